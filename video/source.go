@@ -1,0 +1,66 @@
+package video
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ErrEndOfStream is returned by Next when a finite source (a file) has no
+// more frames.
+var ErrEndOfStream = errors.New("end of stream")
+
+// Info describes a stream once it is open.
+type Info struct {
+	Width, Height int
+	FPS           float64 // nominal frame rate; 0 when unknown
+	Frames        int64   // frames in a file; 0 when unknown or live
+	Live          bool    // live sources drop frames under load; files can wait
+}
+
+// Source yields decoded frames of one camera. It is owned by a single
+// goroutine (the camera's decoder), which calls Next until it is done and
+// then Close; cancelling the context passed to Next unblocks it.
+type Source interface {
+	Info() Info
+	// Next blocks for the next frame. The caller owns the frame and must
+	// Release it. It returns ErrEndOfStream at the end of a file.
+	Next(ctx context.Context) (Frame, error)
+	Close() error
+}
+
+// Spec says how to open a source.
+type Spec struct {
+	Camera string
+	// URL is a file path, a file:// URL or an rtsp:// URL.
+	URL string
+	// Realtime paces a file to its frame rate, as a live camera would deliver
+	// it; otherwise a file is read as fast as the consumer takes frames.
+	Realtime bool
+	// Loop restarts a file at its end.
+	Loop bool
+	// Epoch is the wall time of the first frame; zero means the file's
+	// modification time for files (so re-runs produce the same event times
+	// and ids).
+	Epoch time.Time
+}
+
+// Open opens the source named by spec.URL.
+func Open(ctx context.Context, spec Spec) (Source, error) {
+	u, err := url.Parse(spec.URL)
+	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // "C:" style or plain path
+		return OpenFile(spec)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "file":
+		spec.URL = u.Path
+		return OpenFile(spec)
+	case "rtsp", "rtsps":
+		return nil, fmt.Errorf("camera %s: rtsp sources are not supported by this build yet", spec.Camera)
+	default:
+		return nil, fmt.Errorf("camera %s: unsupported source scheme %q", spec.Camera, u.Scheme)
+	}
+}
