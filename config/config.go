@@ -1,0 +1,236 @@
+// Package config is storesight's typed YAML configuration: the schema,
+// its defaults, and validation whose errors name the file, the line and the
+// key path (storesight.yml:23: cameras[0].lines[1].points: ...), so an
+// installer fixing a config on a shop PC is pointed at the exact line.
+//
+// Decoding walks the yaml.Node tree instead of calling yaml.Unmarshal so
+// that every key keeps its line, unknown keys and type errors are reported
+// with their lines, and all problems are collected in one pass.
+package config
+
+import (
+	"fmt"
+	"os"
+)
+
+// Config is the whole storesight configuration.
+type Config struct {
+	Store   Store    `yaml:"store"`
+	Model   Model    `yaml:"model"`
+	Tracker Tracker  `yaml:"tracker"`
+	Cameras []Camera `yaml:"cameras"`
+	Kafka   Kafka    `yaml:"kafka"`
+	Outputs Outputs  `yaml:"outputs"`
+	Log     Log      `yaml:"log"`
+
+	// file and keyLines let Validate, which runs after defaults have been
+	// applied, still cite where a value came from.
+	file     string
+	keyLines map[string]int
+}
+
+// Store identifies the shop; its id and region are carried on every event.
+type Store struct {
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	Region   string `yaml:"region"`
+	Timezone string `yaml:"timezone"`
+}
+
+// Model selects the detection model by manifest name and sets its
+// post-processing.
+type Model struct {
+	Name           string   `yaml:"name"`
+	Dir            string   `yaml:"dir"`
+	ScoreThreshold float64  `yaml:"score_threshold"`
+	NMSThreshold   float64  `yaml:"nms_threshold"`
+	Classes        []string `yaml:"classes"`
+	Threads        int      `yaml:"threads"`
+}
+
+// Tracker holds the ByteTrack-class tracker parameters.
+type Tracker struct {
+	HighThreshold     float64 `yaml:"high_threshold"`
+	LowThreshold      float64 `yaml:"low_threshold"`
+	NewTrackThreshold float64 `yaml:"new_track_threshold"`
+	MatchThreshold    float64 `yaml:"match_threshold"`
+	MinHits           int     `yaml:"min_hits"`
+	// LostBuffer is in frames at the analysis fps.
+	LostBuffer int `yaml:"lost_buffer"`
+}
+
+// Camera is one video source and what to count on it.
+type Camera struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Source is a file path, a file:// URL or an rtsp:// URL that may carry
+	// credentials; log it with RedactedSource.
+	Source string `yaml:"source"`
+	// FPS is the analysis rate; 0 analyses every decoded frame.
+	FPS float64 `yaml:"fps"`
+	// Queue is how many frames wait between decoder and analysis; the
+	// oldest is dropped when full.
+	Queue int  `yaml:"queue"`
+	Loop  bool `yaml:"loop"`
+	// StartTime is the RFC3339 wall time of a file's first frame; empty
+	// means the file's modification time.
+	StartTime string `yaml:"start_time"`
+	// Width and Height are the expected frame size; 0 means take it from
+	// the stream.
+	Width  int    `yaml:"width"`
+	Height int    `yaml:"height"`
+	Lines  []Line `yaml:"lines"`
+	Zones  []Zone `yaml:"zones"`
+}
+
+// Point is an image position in pixels, written [x, y].
+type Point [2]float64
+
+// X is the horizontal coordinate.
+func (p Point) X() float64 { return p[0] }
+
+// Y is the vertical coordinate (down the image).
+func (p Point) Y() float64 { return p[1] }
+
+// Line is a counting line from Points[0] to Points[1]. A crossing from the
+// left-hand side of p1->p2 to its right-hand side (p1->p2 turned 90 degrees
+// clockwise on screen) is named Forward, the opposite Backward.
+type Line struct {
+	Name     string  `yaml:"name"`
+	Points   []Point `yaml:"points"`
+	Forward  string  `yaml:"forward"`
+	Backward string  `yaml:"backward"`
+	// Band is the hysteresis half-width in pixels: a track must get this
+	// far past the line before a crossing counts, so jitter on the line
+	// does not count twice.
+	Band          float64 `yaml:"band"`
+	ConfirmFrames int     `yaml:"confirm_frames"`
+}
+
+// Zone is an area whose occupancy is counted.
+type Zone struct {
+	Name    string  `yaml:"name"`
+	Polygon []Point `yaml:"polygon"`
+}
+
+// Kafka configures the event sink. No brokers means storesight starts its
+// embedded broker on EmbeddedAddr.
+type Kafka struct {
+	Brokers      []string `yaml:"brokers"`
+	EmbeddedAddr string   `yaml:"embedded_addr"`
+	ClientID     string   `yaml:"client_id"`
+	Topics       Topics   `yaml:"topics"`
+	QueueSize    int      `yaml:"queue_size"`
+	SpillDir     string   `yaml:"spill_dir"`
+}
+
+// Topics names the Kafka topics events are written to.
+type Topics struct {
+	Crossings string `yaml:"crossings"`
+	Counts    string `yaml:"counts"`
+}
+
+// Outputs are the local (non-Kafka) outputs.
+type Outputs struct {
+	Stdout     bool   `yaml:"stdout"`
+	EventsFile string `yaml:"events_file"`
+	TracksFile string `yaml:"tracks_file"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Default returns the defaults for every option and no cameras.
+func Default() *Config {
+	return &Config{
+		Store: Store{Timezone: "UTC"},
+		Model: Model{
+			Name:           "yolox_nano_416_coco",
+			Dir:            ".deps/models",
+			ScoreThreshold: 0.3,
+			NMSThreshold:   0.45,
+			Classes:        []string{"person"},
+			Threads:        2,
+		},
+		Tracker: Tracker{
+			HighThreshold:     0.5,
+			LowThreshold:      0.1,
+			NewTrackThreshold: 0.6,
+			MatchThreshold:    0.8,
+			MinHits:           3,
+			LostBuffer:        30,
+		},
+		Cameras: []Camera{},
+		Kafka: Kafka{
+			Brokers:      []string{},
+			EmbeddedAddr: "127.0.0.1:9092",
+			ClientID:     "storesight",
+			Topics: Topics{
+				Crossings: "storesight.crossings",
+				Counts:    "storesight.counts",
+			},
+			QueueSize: 1024,
+			SpillDir:  ".storesight/spill",
+		},
+		Outputs: Outputs{Stdout: true},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// DefaultCamera returns a camera with every default set; ID and Source
+// still have to be filled in.
+func DefaultCamera() Camera {
+	return Camera{Queue: 4}
+}
+
+// DefaultLine returns a line with every default set; Name and Points still
+// have to be filled in.
+func DefaultLine() Line {
+	return Line{Forward: "in", Backward: "out", Band: 8, ConfirmFrames: 2}
+}
+
+// Load reads the YAML file at path, applies defaults and validates it.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes YAML config data, applies defaults and validates it.
+// filename is only used in error messages. The error, if any, joins one
+// *Error per problem found.
+func Parse(data []byte, filename string) (*Config, error) {
+	c := Default()
+	c.file = filename
+	d := newDecoder(filename)
+	if err := d.document(data, c); err != nil {
+		return nil, err
+	}
+	c.keyLines = d.lines
+	errs := d.errs
+	for _, e := range c.validate() {
+		if !d.failedNear(e.Path) {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, joinSorted(errs)
+	}
+	return c, nil
+}
+
+// Validate checks the configuration after defaults; it reports every
+// problem, not just the first. Configs from Load or Parse cite file and
+// line; configs built in code cite the key path only.
+func (c *Config) Validate() error {
+	errs := c.validate()
+	if len(errs) == 0 {
+		return nil
+	}
+	return joinSorted(errs)
+}
