@@ -72,6 +72,11 @@ type Camera struct {
 	// oldest is dropped when full.
 	Queue int  `yaml:"queue"`
 	Loop  bool `yaml:"loop"`
+	// Realtime paces a file to its frame rate in `storesight run`, as a live
+	// camera would deliver it (frames are then dropped when analysis falls
+	// behind); false reads it as fast as analysis goes, dropping nothing.
+	// `storesight analyze` always reads as fast as it can.
+	Realtime bool `yaml:"realtime"`
 	// StartTime is the RFC3339 wall time of a file's first frame; empty
 	// means the file's modification time.
 	StartTime string `yaml:"start_time"`
@@ -183,7 +188,7 @@ func Default() *Config {
 // DefaultCamera returns a camera with every default set; ID and Source
 // still have to be filled in.
 func DefaultCamera() Camera {
-	return Camera{Queue: 4}
+	return Camera{Queue: 4, Realtime: true}
 }
 
 // DefaultLine returns a line with every default set; Name and Points still

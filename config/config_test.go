@@ -87,7 +87,7 @@ cameras:
     width: 640
     height: 480
     lines:
-      - {name: l, points: [[0, 0], [10, 0]], forward: down, backward: up, band: 0, confirm_frames: 5}
+      - {name: l, points: [[0, 0], [10, 0]], forward: down, backward: up, band: 3, confirm_frames: 5}
 kafka:
   brokers: [k1:9092, "k2:9093"]
 outputs:
@@ -115,8 +115,8 @@ log: {level: debug, format: json}
 	if !b.Loop || b.Width != 640 || b.Height != 480 || b.Queue != 4 || b.FilePath() != "/videos/b.mp4" {
 		t.Errorf("camera b: %+v", b)
 	}
-	if l := b.Lines[0]; l.Forward != "down" || l.Backward != "up" || l.Band != 0 || l.ConfirmFrames != 5 {
-		t.Errorf("line: %+v (an explicit 0 band must stay 0)", l)
+	if l := b.Lines[0]; l.Forward != "down" || l.Backward != "up" || l.Band != 3 || l.ConfirmFrames != 5 {
+		t.Errorf("line: %+v (an explicit band must be kept)", l)
 	}
 	if !reflect.DeepEqual(c.Kafka.Brokers, []string{"k1:9092", "k2:9093"}) || c.Outputs.Stdout || c.Outputs.EventsFile != "events.jsonl" {
 		t.Errorf("kafka/outputs: %+v %+v", c.Kafka, c.Outputs)

@@ -79,7 +79,7 @@ func TestParseErrorsCiteFileLineAndKey(t *testing.T) {
 			[]string{"f.yml:8: cameras[0].lines[0].points: the 2 points must be distinct, got [3, 4] twice"}},
 		{"line fields", valid + "    lines:\n      - name: door\n        points: [[0, 0], [9, 0]]\n        forward: in\n        backward: in\n        band: -1\n        confirm_frames: 0\n",
 			[]string{`f.yml:10: cameras[0].lines[0].backward: must differ from forward ("in")`,
-				"f.yml:11: cameras[0].lines[0].band: must be >= 0 pixels, got -1",
+				"f.yml:11: cameras[0].lines[0].band: must be > 0 pixels, got -1",
 				"f.yml:12: cameras[0].lines[0].confirm_frames: must be >= 1, got 0"}},
 		{"duplicate line name", valid + "    lines:\n      - {name: door, points: [[0, 0], [9, 0]]}\n      - {name: door, points: [[0, 5], [9, 5]]}\n",
 			[]string{`f.yml:8: cameras[0].lines[1].name: duplicate line name "door" in this camera (first used at line 7)`}},

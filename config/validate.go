@@ -203,7 +203,7 @@ func (v *validator) countingLine(lp string, l Line) {
 	if v.check(l.Backward != "", lp+".backward", "required") && l.Forward != "" {
 		v.check(l.Backward != l.Forward, lp+".backward", "must differ from forward (%q)", l.Forward)
 	}
-	v.check(l.Band >= 0 && !math.IsInf(l.Band, 1), lp+".band", "must be >= 0 pixels, got %v", l.Band)
+	v.check(l.Band > 0 && !math.IsInf(l.Band, 1), lp+".band", "must be > 0 pixels, got %v", l.Band)
 	v.check(l.ConfirmFrames >= 1, lp+".confirm_frames", "must be >= 1, got %d", l.ConfirmFrames)
 }
 
