@@ -8,9 +8,11 @@ ORT_VERSION=${ORT_VERSION:-1.24.1}
 LIB_DIR=${STORESIGHT_LIB_DIR:-$PWD/.deps/lib}
 
 need_apt=()
-for p in libopencv-dev opencv-doc libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg pkg-config gcc g++ npm; do
+for p in libopencv-dev opencv-doc libavcodec-dev libavformat-dev libavutil-dev libswscale-dev ffmpeg pkg-config gcc g++; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
 done
+# npm may come with a nodejs package that is not Debian's: ask for the command.
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	echo "deps: installing Debian packages: ${need_apt[*]}"
 	SUDO=""
