@@ -1,0 +1,47 @@
+# storesight. `make run` and `make test` work on a fresh Debian 12 machine:
+# `deps` installs what is missing (Debian packages, libonnxruntime from the
+# onnxruntime-node npm package, models with sha256 checks) and is cheap when
+# everything is there.
+
+GO      ?= go
+BIN     := bin/storesight
+CONFIG  ?= configs/vtest.yml
+
+export CGO_ENABLED := 1
+export STORESIGHT_MODEL_DIR ?= $(abspath ../shared/models)
+export STORESIGHT_ORT_LIB   ?= $(CURDIR)/.deps/lib/libonnxruntime.so
+
+# Packages that run goroutines: tested with the race detector.
+RACE_PKGS := ./video/ ./pipeline/ ./events/
+
+.PHONY: all deps models build run test test-e2e bench lint clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+	@$(MAKE) --no-print-directory models
+
+models:
+	@$(GO) run ./cmd/storesight models install --from "$(STORESIGHT_MODEL_DIR)" --to .deps/models
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/storesight
+
+run: build
+	./$(BIN) run -config $(CONFIG)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: build lint
+	$(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 15m ./...
+
+bench: build
+	@mkdir -p benchmarks/results
+	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./detectors/ ./tracker/ ./counting/ ./benchmarks/ | tee benchmarks/results/latest.txt
+
+clean:
+	rm -rf bin out

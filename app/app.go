@@ -1,0 +1,290 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/storesight/storesight/config"
+	"github.com/storesight/storesight/events"
+	"github.com/storesight/storesight/pipeline"
+	"github.com/storesight/storesight/video"
+)
+
+// Options are what differs between `run`, `analyze` and tests.
+type Options struct {
+	Log *slog.Logger
+	// Offline reads files as fast as analysis goes, drops nothing, and
+	// publishes to no broker: `storesight analyze`.
+	Offline bool
+	// Console receives crossings as they happen when outputs.stdout is set.
+	Console io.Writer
+	// ModelSource is the directory models are installed from; empty means
+	// models.DefaultDir().
+	ModelSource string
+	// FlushTimeout bounds how long Close waits for Kafka to take what is
+	// queued. Default 30s.
+	FlushTimeout time.Duration
+	// KeepBroker leaves the embedded broker running after Run, so a caller
+	// can still consume what was published; Close stops it.
+	KeepBroker bool
+}
+
+// App is one store's running process.
+type App struct {
+	cfg     *config.Config
+	opts    Options
+	log     *slog.Logger
+	cams    []*pipeline.Camera
+	infos   []video.Info
+	pipe    *pipeline.Pipeline
+	embed   *events.Embedded
+	sink    *events.KafkaSink
+	evout   *pipeline.EventOutput
+	files   []flusher
+	closers []io.Closer
+}
+
+type flusher interface{ Flush() error }
+
+// CameraSummary is what one camera did.
+type CameraSummary struct {
+	ID     string
+	Lines  []config.Line
+	Totals map[string]map[string]int // line -> direction -> count
+	Stats  pipeline.StatsSnapshot
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Cameras          []CameraSummary
+	EventsPublished  int64
+	EventsFailed     int64
+	Kafka            *events.Stats
+	EmbeddedBrokers  []string
+	AnalysisDuration time.Duration
+}
+
+// New builds everything the configuration describes and checks it; on error
+// nothing is left running.
+func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.FlushTimeout <= 0 {
+		opts.FlushTimeout = 30 * time.Second
+	}
+	a = &App{cfg: cfg, opts: opts, log: opts.Log}
+	defer func() {
+		if err != nil {
+			a.abort()
+			a = nil
+		}
+	}()
+
+	det, _, err := openDetector(cfg, opts.ModelSource)
+	if err != nil {
+		return a, err
+	}
+	pool, err := pipeline.NewDetectorPool(det)
+	if err != nil {
+		det.Close()
+		return a, err
+	}
+	a.closers = append(a.closers, closerFunc(pool.Close))
+
+	for _, c := range cfg.Cameras {
+		cam, info, err := openCamera(ctx, cfg, c, opts.Offline)
+		if err != nil {
+			return a, err
+		}
+		a.cams = append(a.cams, cam)
+		a.infos = append(a.infos, info)
+		a.log.Info("camera ready", "camera", c.ID, "source", c.RedactedSource(),
+			"size", fmt.Sprintf("%dx%d", info.Width, info.Height), "fps", info.FPS, "analysis_fps", c.FPS)
+	}
+
+	var outs pipeline.Outputs
+	if cfg.Outputs.Stdout && opts.Console != nil {
+		outs = append(outs, &pipeline.Console{W: opts.Console})
+	}
+	if err := a.fileOutputs(&outs); err != nil {
+		return a, err
+	}
+	if !opts.Offline {
+		if err := a.startKafka(); err != nil {
+			return a, err
+		}
+		a.evout = &pipeline.EventOutput{Store: events.Store{ID: cfg.Store.ID, Region: cfg.Store.Region}, Pub: a.sink, Log: a.log}
+		outs = append(outs, a.evout)
+	}
+	a.pipe = &pipeline.Pipeline{Cameras: a.cams, Pool: pool, Output: outs, Log: a.log}
+	return a, nil
+}
+
+// Cameras are the cameras' analysis chains, for progress and stats.
+func (a *App) Cameras() []*pipeline.Camera { return a.cams }
+
+// Infos describe the cameras' streams, in the order of Cameras.
+func (a *App) Infos() []video.Info { return a.infos }
+
+// KafkaBrokers are the broker addresses events go to (the embedded broker's
+// when none is configured); nil when offline.
+func (a *App) KafkaBrokers() []string {
+	if a.embed != nil {
+		return a.embed.Addrs()
+	}
+	if a.sink != nil {
+		return a.cfg.Kafka.Brokers
+	}
+	return nil
+}
+
+func (a *App) startKafka() error {
+	k := a.cfg.Kafka
+	topics := map[string]string{
+		events.TypeCrossing:      k.Topics.Crossings,
+		events.TypeLineCount:     k.Topics.Counts,
+		events.TypeZoneOccupancy: k.Topics.Counts,
+	}
+	brokers := k.Brokers
+	if len(brokers) == 0 {
+		emb, err := events.StartEmbedded(k.EmbeddedAddr, k.Topics.Crossings, k.Topics.Counts)
+		if err != nil {
+			return fmt.Errorf("kafka.embedded_addr %s: %w", k.EmbeddedAddr, err)
+		}
+		a.embed = emb
+		brokers = emb.Addrs()
+		a.log.Info("embedded Kafka broker started", "addr", strings.Join(brokers, ","))
+	}
+	sink, err := events.NewKafkaSink(events.Config{
+		Brokers: brokers, ClientID: k.ClientID, Topics: topics,
+		QueueSize: k.QueueSize, SpillDir: k.SpillDir, Logger: a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	a.sink = sink
+	return nil
+}
+
+// fileOutputs opens the JSON-lines events file and the MOT tracks file(s).
+// With several cameras, each gets its own tracks file (camera id before the
+// extension), since MOT files describe one video.
+func (a *App) fileOutputs(outs *pipeline.Outputs) error {
+	o := a.cfg.Outputs
+	if o.EventsFile != "" {
+		f, err := create(o.EventsFile)
+		if err != nil {
+			return fmt.Errorf("outputs.events_file: %w", err)
+		}
+		a.closers = append(a.closers, f)
+		j := pipeline.NewJSONLines(f, events.TypeCrossing)
+		a.files = append(a.files, j)
+		*outs = append(*outs, &pipeline.EventOutput{Store: events.Store{ID: a.cfg.Store.ID, Region: a.cfg.Store.Region}, Pub: j, Log: a.log})
+	}
+	if o.TracksFile != "" {
+		for _, c := range a.cams {
+			path := o.TracksFile
+			if len(a.cams) > 1 {
+				ext := filepath.Ext(path)
+				path = strings.TrimSuffix(path, ext) + "." + c.ID + ext
+			}
+			f, err := create(path)
+			if err != nil {
+				return fmt.Errorf("outputs.tracks_file: %w", err)
+			}
+			a.closers = append(a.closers, f)
+			m := pipeline.NewMOTWriter(f, c.ID)
+			a.files = append(a.files, m)
+			*outs = append(*outs, m)
+		}
+	}
+	return nil
+}
+
+func create(path string) (*os.File, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return os.Create(path)
+}
+
+// Run analyses until every source ends or ctx is cancelled, then flushes
+// files and Kafka and stops the embedded broker. It can be called once.
+func (a *App) Run(ctx context.Context) (*Summary, error) {
+	start := time.Now()
+	runErr := a.pipe.Run(ctx)
+	s := &Summary{AnalysisDuration: time.Since(start)}
+	for i, c := range a.cams {
+		s.Cameras = append(s.Cameras, CameraSummary{
+			ID: c.ID, Lines: a.cfg.Cameras[i].Lines, Totals: c.Counter.Totals(), Stats: c.Stats.Snapshot(),
+		})
+	}
+	closeErr := a.shutdown()
+	if a.evout != nil {
+		s.EventsPublished, s.EventsFailed = a.evout.Counts()
+	}
+	if a.sink != nil {
+		st := a.sink.Stats()
+		s.Kafka = &st
+	}
+	return s, errors.Join(runErr, closeErr)
+}
+
+// shutdown flushes outputs, then Kafka, then stops the broker: in that
+// order, so nothing queued is lost.
+func (a *App) shutdown() error {
+	var errs []error
+	for _, f := range a.files {
+		errs = append(errs, f.Flush())
+	}
+	if a.sink != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), a.opts.FlushTimeout)
+		if err := a.sink.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("flush kafka: %w", err))
+		}
+		cancel()
+		a.sink = nil
+	}
+	for _, c := range a.closers {
+		errs = append(errs, c.Close())
+	}
+	a.closers = nil
+	if !a.opts.KeepBroker {
+		a.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops what Run left running: the embedded broker when
+// Options.KeepBroker was set. It is safe to call more than once.
+func (a *App) Close() {
+	if a.embed != nil {
+		a.embed.Close()
+		a.embed = nil
+	}
+}
+
+func (a *App) abort() {
+	for _, c := range a.cams {
+		c.Source.Close()
+	}
+	a.shutdown()
+	a.Close()
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }

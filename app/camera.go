@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/storesight/storesight/config"
+	"github.com/storesight/storesight/counting"
+	"github.com/storesight/storesight/geom"
+	"github.com/storesight/storesight/pipeline"
+	"github.com/storesight/storesight/tracker"
+	"github.com/storesight/storesight/video"
+)
+
+// openCamera opens the camera's source and builds its analysis chain. Lines
+// and zones are checked against the real frame size here, so a line drawn
+// for another resolution fails before any frame is analysed.
+func openCamera(ctx context.Context, cfg *config.Config, cam config.Camera, offline bool) (*pipeline.Camera, video.Info, error) {
+	lines, zones := countingGeometry(cam)
+	spec := video.Spec{Camera: cam.ID, URL: cam.Source, Realtime: cam.Realtime && !offline, Loop: cam.Loop && !offline}
+	if cam.SourceKind() == config.SourceFile {
+		spec.URL = cam.FilePath()
+	}
+	if t, ok := cam.FirstFrameTime(); ok {
+		spec.Epoch = t
+	}
+	src, err := video.Open(ctx, spec)
+	if err != nil {
+		return nil, video.Info{}, err
+	}
+	info := src.Info()
+	fail := func(err error) (*pipeline.Camera, video.Info, error) {
+		src.Close()
+		return nil, info, err
+	}
+	if cam.Width > 0 && (cam.Width != info.Width || cam.Height != info.Height) {
+		return fail(fmt.Errorf("camera %s: configured size %dx%d but %s is %dx%d",
+			cam.ID, cam.Width, cam.Height, cam.RedactedSource(), info.Width, info.Height))
+	}
+	if err := counting.ValidateInFrame(lines, zones, info.Width, info.Height); err != nil {
+		return fail(fmt.Errorf("camera %s (%dx%d): %w", cam.ID, info.Width, info.Height, err))
+	}
+	counter, err := counting.NewCounter(lines, zones)
+	if err != nil {
+		return fail(fmt.Errorf("camera %s: %w", cam.ID, err))
+	}
+	agg, err := counting.NewAggregator(lines, zones, time.Minute)
+	if err != nil {
+		return fail(fmt.Errorf("camera %s: %w", cam.ID, err))
+	}
+	tc := tracker.Config{
+		HighThresh:     cfg.Tracker.HighThreshold,
+		LowThresh:      cfg.Tracker.LowThreshold,
+		NewTrackThresh: cfg.Tracker.NewTrackThreshold,
+		MatchThresh:    cfg.Tracker.MatchThreshold,
+		MinHits:        cfg.Tracker.MinHits,
+		LostBuffer:     cfg.Tracker.LostBuffer,
+	}
+	if err := tc.Validate(); err != nil {
+		return fail(fmt.Errorf("tracker: %w", err))
+	}
+	return &pipeline.Camera{
+		ID:         cam.ID,
+		Source:     src,
+		FPS:        cam.FPS,
+		Queue:      cam.Queue,
+		DropOldest: info.Live || spec.Realtime,
+		Tracker:    tracker.New(tc),
+		Counter:    counter,
+		Aggregator: agg,
+	}, info, nil
+}
+
+func countingGeometry(cam config.Camera) ([]counting.Line, []counting.Zone) {
+	pt := func(p config.Point) geom.Point { return geom.Point{X: p[0], Y: p[1]} }
+	var lines []counting.Line
+	for _, l := range cam.Lines {
+		lines = append(lines, counting.Line{
+			Name: l.Name, Seg: geom.Segment{A: pt(l.Points[0]), B: pt(l.Points[1])},
+			Forward: l.Forward, Backward: l.Backward, Band: l.Band, ConfirmFrames: l.ConfirmFrames,
+		})
+	}
+	var zones []counting.Zone
+	for _, z := range cam.Zones {
+		pg := make(geom.Polygon, len(z.Polygon))
+		for i, p := range z.Polygon {
+			pg[i] = pt(p)
+		}
+		zones = append(zones, counting.Zone{Name: z.Name, Polygon: pg})
+	}
+	return lines, zones
+}

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/storesight/storesight/config"
+	"github.com/storesight/storesight/detectors"
+	"github.com/storesight/storesight/models"
+)
+
+// openDetector finds the configured model, installs it into model.dir when
+// it is missing there (from modelSource, else its pinned source URL), checks
+// its sha256, and opens an ONNX Runtime session for it.
+func openDetector(cfg *config.Config, modelSource string) (detectors.Detector, models.Manifest, error) {
+	m, err := models.Lookup(cfg.Model.Name)
+	if err != nil {
+		return nil, m, fmt.Errorf("model.name %q: %w", cfg.Model.Name, err)
+	}
+	path := filepath.Join(cfg.Model.Dir, m.File)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if modelSource == "" {
+			modelSource = models.DefaultDir()
+		}
+		if path, err = models.Install(m, modelSource, cfg.Model.Dir); err != nil {
+			return nil, m, fmt.Errorf("model %s: not in %s and could not be installed: %w", m.Name, cfg.Model.Dir, err)
+		}
+	} else if err := models.Verify(m, path); err != nil {
+		return nil, m, fmt.Errorf("model %s: %w (run `storesight models install` to reinstall it)", m.Name, err)
+	}
+	classes := make([]int, 0, len(cfg.Model.Classes))
+	for _, name := range cfg.Model.Classes {
+		i := m.ClassIndex(name)
+		if i < 0 {
+			return nil, m, fmt.Errorf("model.classes: model %s has no class %q", m.Name, name)
+		}
+		classes = append(classes, i)
+	}
+	if err := detectors.InitRuntime(""); err != nil {
+		return nil, m, err
+	}
+	d, err := detectors.NewONNX(m, path, detectors.Options{
+		Threads:        cfg.Model.Threads,
+		ScoreThreshold: float32(cfg.Model.ScoreThreshold),
+		NMSThreshold:   float32(cfg.Model.NMSThreshold),
+		Classes:        classes,
+	})
+	if err != nil {
+		return nil, m, fmt.Errorf("model %s: %w", m.Name, err)
+	}
+	return d, m, nil
+}

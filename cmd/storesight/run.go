@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/storesight/storesight/app"
+	"github.com/storesight/storesight/config"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "storesight.yml", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return exitError{2}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	// The first SIGINT/SIGTERM stops analysis and flushes Kafka; a second
+	// one kills the process the default way.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, cfg, app.Options{Log: log, Console: stdout})
+	if err != nil {
+		return err
+	}
+	log.Info("running", "store", cfg.Store.ID, "cameras", len(cfg.Cameras), "kafka", a.KafkaBrokers())
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	sum, err := a.Run(ctx)
+	printTotals(stdout, sum)
+	if sum != nil && sum.Kafka != nil {
+		fmt.Fprintf(stdout, "kafka: %d events published, %d failed, %d spilled to disk\n",
+			sum.Kafka.Published, sum.EventsFailed, sum.Kafka.Spilled)
+	}
+	return err
+}
+
+func printTotals(w io.Writer, sum *app.Summary) {
+	if sum == nil {
+		return
+	}
+	for _, c := range sum.Cameras {
+		st := c.Stats
+		fmt.Fprintf(w, "camera %s: %d frames decoded, %d analysed, %d skipped by fps, %d dropped, %d errors\n",
+			c.ID, st.Decoded, st.Analysed, st.Sampled, st.Dropped, st.Errors)
+		for _, l := range c.Lines {
+			t := c.Totals[l.Name]
+			fmt.Fprintf(w, "  line %-12s %s=%d %s=%d\n", l.Name, l.Forward, t[l.Forward], l.Backward, t[l.Backward])
+		}
+	}
+}

@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// MOTWriter writes confirmed tracks of one camera in the MOTChallenge text
+// format (frame,id,x,y,w,h,conf,-1,-1,-1) that standard evaluators such as
+// TrackEval read. Frame numbers are 1-based decode indices, so frames
+// skipped by sampling leave gaps rather than renumbering the video.
+type MOTWriter struct {
+	camera string
+	mu     sync.Mutex
+	w      *bufio.Writer
+	err    error
+}
+
+// NewMOTWriter writes the tracks of camera to w. Call Flush at the end.
+func NewMOTWriter(w io.Writer, camera string) *MOTWriter {
+	return &MOTWriter{camera: camera, w: bufio.NewWriter(w)}
+}
+
+// Result writes one frame's tracks.
+func (m *MOTWriter) Result(r *Result) {
+	if r.Final || r.Camera != m.camera {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range r.Tracks {
+		if m.err != nil {
+			return
+		}
+		_, m.err = fmt.Fprintf(m.w, "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
+			r.Frame+1, t.ID, t.Box.X1, t.Box.Y1, t.Box.W(), t.Box.H(), t.Score)
+	}
+}
+
+// Flush writes what is buffered and reports the first write error.
+func (m *MOTWriter) Flush() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return fmt.Errorf("write MOT tracks: %w", m.err)
+	}
+	if err := m.w.Flush(); err != nil {
+		return fmt.Errorf("write MOT tracks: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/storesight/storesight/counting"
+	"github.com/storesight/storesight/detectors"
+	"github.com/storesight/storesight/tracker"
+)
+
+// Result is what one analysed frame produced. Outputs must not keep the
+// slices beyond the call; they are not reused today, but may be.
+type Result struct {
+	Camera        string
+	Frame         int64 // 0-based decode index (video.Frame.Seq)
+	StreamTime    time.Duration
+	Time          time.Time // event time
+	Width, Height int
+	Detections    []detectors.Detection
+	Tracks        []tracker.Track
+	Crossings     []counting.Crossing
+	Occupancy     map[string]int
+	// Windows holds the aggregate windows that closed at this frame (at most
+	// one, except at the end of a stream).
+	Windows []counting.Window
+	// Detect is the detector latency for this frame (queueing for a free
+	// session included).
+	Detect time.Duration
+	// Final marks the last result of a camera: counters were flushed and
+	// Crossings/Windows hold what was still pending. It carries no frame.
+	Final bool
+}
+
+// Output consumes results. Result is called from the camera's worker
+// goroutine, in frame order per camera, possibly concurrently for different
+// cameras; it must not block for long (queue, do not wait on the network).
+type Output interface {
+	Result(r *Result)
+}
+
+// OutputFunc adapts a function to Output.
+type OutputFunc func(r *Result)
+
+// Result calls f.
+func (f OutputFunc) Result(r *Result) { f(r) }
