@@ -232,12 +232,13 @@ func (a *App) Run(ctx context.Context) (*Summary, error) {
 			ID: c.ID, Lines: a.cfg.Cameras[i].Lines, Totals: c.Counter.Totals(), Stats: c.Stats.Snapshot(),
 		})
 	}
+	sink := a.sink
 	closeErr := a.shutdown()
 	if a.evout != nil {
 		s.EventsPublished, s.EventsFailed = a.evout.Counts()
 	}
-	if a.sink != nil {
-		st := a.sink.Stats()
+	if sink != nil {
+		st := sink.Stats()
 		s.Kafka = &st
 	}
 	return s, errors.Join(runErr, closeErr)
