@@ -54,10 +54,10 @@ func (c *Camera) decode(ctx context.Context, q *frameQueue, log *slog.Logger) er
 		c.Stats.Decoded.Add(1)
 		if interval > 0 {
 			// Sample on stream time, not on frame count, so variable frame
-			// rates and dropped packets do not skew the analysis rate. The
-			// half-interval slack keeps a 10 fps stream at 10 fps analysis
-			// from skipping frames on timestamp jitter.
-			if f.StreamTime+interval/2 < next {
+			// rates and dropped packets do not skew the analysis rate. A
+			// tenth of an interval of slack keeps a 10 fps stream analysed
+			// at 10 fps from skipping frames on timestamp jitter.
+			if f.StreamTime+interval/10 < next {
 				c.Stats.Sampled.Add(1)
 				f.Release()
 				continue
