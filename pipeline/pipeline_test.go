@@ -141,4 +141,3 @@ func TestRunStopsOnCancel(t *testing.T) {
 		t.Fatalf("%d goroutines after Run, %d before", n, before)
 	}
 }
-
