@@ -41,7 +41,8 @@ test: build lint
 
 bench: build
 	@mkdir -p benchmarks/results
-	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./detectors/ ./tracker/ ./counting/ ./benchmarks/ | tee benchmarks/results/latest.txt
+	{ $(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./detectors/ ./tracker/ ./counting/ ./events/ && \
+	  $(GO) test -run '^$$' -bench . -benchtime 2x -timeout 30m ./benchmarks/ ; } 2>&1 | grep -v 'level=INFO' | tee benchmarks/results/latest.txt
 
 clean:
 	rm -rf bin out
