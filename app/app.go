@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err err
 		}
 	}()
 
-	det, _, err := openDetector(cfg, opts.ModelSource)
+	det, _, err := openDetector(ctx, cfg, opts.ModelSource)
 	if err != nil {
 		return a, err
 	}

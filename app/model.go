@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,8 +15,9 @@ import (
 
 // openDetector finds the configured model, installs it into model.dir when
 // it is missing there (from modelSource, else its pinned source URL), checks
-// its sha256, and opens an ONNX Runtime session for it.
-func openDetector(cfg *config.Config, modelSource string) (detectors.Detector, models.Manifest, error) {
+// its sha256, and opens an ONNX Runtime session for it. ctx cancels a
+// download.
+func openDetector(ctx context.Context, cfg *config.Config, modelSource string) (detectors.Detector, models.Manifest, error) {
 	m, err := models.Lookup(cfg.Model.Name)
 	if err != nil {
 		return nil, m, fmt.Errorf("model.name %q: %w", cfg.Model.Name, err)
@@ -25,11 +27,17 @@ func openDetector(cfg *config.Config, modelSource string) (detectors.Detector, m
 		if modelSource == "" {
 			modelSource = models.DefaultDir()
 		}
-		if path, err = models.Install(m, modelSource, cfg.Model.Dir); err != nil {
-			return nil, m, fmt.Errorf("model %s: not in %s and could not be installed: %w", m.Name, cfg.Model.Dir, err)
+		if path, err = models.InstallWith(ctx, DownloadClient(), m, modelSource, cfg.Model.Dir); err != nil {
+			where := "model.dir " + cfg.Model.Dir
+			if _, serr := os.Stat(filepath.Join(modelSource, m.File)); errors.Is(serr, fs.ErrNotExist) {
+				where += " nor in " + modelSource
+			}
+			return nil, m, fmt.Errorf("model %s: model file %s not found in %s, and installing it failed (copy the file there or run `storesight models install`): %w",
+				m.Name, m.File, where, err)
 		}
 	} else if err := models.Verify(m, path); err != nil {
-		return nil, m, fmt.Errorf("model %s: %w (run `storesight models install` to reinstall it)", m.Name, err)
+		// Verify's error names the model already.
+		return nil, m, fmt.Errorf("%w (run `storesight models install` to reinstall it)", err)
 	}
 	classes := make([]int, 0, len(cfg.Model.Classes))
 	for _, name := range cfg.Model.Classes {

@@ -34,8 +34,11 @@ func (m *MOTWriter) Result(r *Result) {
 		if m.err != nil {
 			return
 		}
+		// The tracker's Kalman estimate may stick out of the frame by a
+		// few pixels; evaluators expect boxes inside the image.
+		b := t.Box.Clip(float64(r.Width), float64(r.Height))
 		_, m.err = fmt.Fprintf(m.w, "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
-			r.Frame+1, t.ID, t.Box.X1, t.Box.Y1, t.Box.W(), t.Box.H(), t.Score)
+			r.Frame+1, t.ID, b.X1, b.Y1, b.W(), b.H(), t.Score)
 	}
 }
 

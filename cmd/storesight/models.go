@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/storesight/storesight/app"
 	"github.com/storesight/storesight/models"
 )
 
@@ -92,7 +94,7 @@ func cmdModels(args []string, stdout, stderr io.Writer) error {
 			src = models.DefaultDir()
 		}
 		for _, m := range ms {
-			path, err := models.Install(m, src, *to)
+			path, err := models.InstallWith(context.Background(), app.DownloadClient(), m, src, *to)
 			if err != nil {
 				return fmt.Errorf("install %s: %w", m.Name, err)
 			}
