@@ -67,6 +67,9 @@ func TestVtestCrossingsThroughEmbeddedKafka(t *testing.T) {
 	var got []counting.Crossing
 	ids := map[string]bool{}
 	for _, m := range crossings {
+		if err := events.CheckSchemas(m.Value); err != nil {
+			t.Fatalf("crossing at offset %d: %v", m.Offset, err)
+		}
 		var e events.Envelope
 		if err := json.Unmarshal(m.Value, &e); err != nil {
 			t.Fatalf("message at offset %d: %v", m.Offset, err)
@@ -145,6 +148,9 @@ func TestVtestCrossingsThroughEmbeddedKafka(t *testing.T) {
 	counted := map[key]int{}
 	windows := 0
 	for _, m := range consume(t, brokers, cfg.Kafka.Topics.Counts) {
+		if err := events.CheckSchemas(m.Value); err != nil {
+			t.Fatalf("count event at offset %d: %v", m.Offset, err)
+		}
 		var e events.Envelope
 		if err := json.Unmarshal(m.Value, &e); err != nil {
 			t.Fatal(err)
