@@ -11,6 +11,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"time"
 )
 
 // Config is the whole storesight configuration.
@@ -21,6 +22,7 @@ type Config struct {
 	Cameras []Camera `yaml:"cameras"`
 	Kafka   Kafka    `yaml:"kafka"`
 	Outputs Outputs  `yaml:"outputs"`
+	Metrics Metrics  `yaml:"metrics"`
 	Log     Log      `yaml:"log"`
 
 	// file and keyLines let Validate, which runs after defaults have been
@@ -46,6 +48,13 @@ type Model struct {
 	NMSThreshold   float64  `yaml:"nms_threshold"`
 	Classes        []string `yaml:"classes"`
 	Threads        int      `yaml:"threads"`
+	// Sessions is the number of detector sessions shared by all cameras,
+	// each run by one worker; Threads is per session.
+	Sessions int `yaml:"sessions"`
+	// MaxBatch caps how many frames (of different cameras) one session run
+	// takes when the model has a dynamic batch dimension; 0 lets the
+	// detector choose, 1 disables batching.
+	MaxBatch int `yaml:"max_batch"`
 }
 
 // Tracker holds the ByteTrack-class tracker parameters.
@@ -82,10 +91,48 @@ type Camera struct {
 	StartTime string `yaml:"start_time"`
 	// Width and Height are the expected frame size; 0 means take it from
 	// the stream.
-	Width  int    `yaml:"width"`
-	Height int    `yaml:"height"`
-	Lines  []Line `yaml:"lines"`
-	Zones  []Zone `yaml:"zones"`
+	Width  int `yaml:"width"`
+	Height int `yaml:"height"`
+	// MainSource is an optional rtsp:// URL of the camera's high-resolution
+	// main stream. Source is then the low-resolution stream that is
+	// analysed; the main stream is not decoded but its recent coded
+	// pictures are kept for evidence (snapshots, clips).
+	MainSource string `yaml:"main_source"`
+	// Transport is the RTSP transport: tcp, udp or auto (UDP, falling back
+	// to TCP).
+	Transport string `yaml:"transport"`
+	// StallTimeout is how long a live camera may send no picture before it
+	// is reported offline and reconnected.
+	StallTimeout Duration `yaml:"stall_timeout"`
+	// StartTimeout is how long startup waits for a live camera's first
+	// picture (its size checks the lines); past it, startup fails unless
+	// width and height are set, in which case the camera starts offline
+	// and keeps reconnecting.
+	StartTimeout Duration `yaml:"start_timeout"`
+	Motion       Motion   `yaml:"motion"`
+	Lines        []Line   `yaml:"lines"`
+	Zones        []Zone   `yaml:"zones"`
+}
+
+// Motion configures motion gating: frames in which nothing moved skip the
+// detector, and still scenes are re-detected every StillRefresh.
+type Motion struct {
+	Enabled bool `yaml:"enabled"`
+	// Width is the width frames are shrunk to before differencing.
+	Width int `yaml:"width"`
+	// Threshold is the grey-level difference (0-255) a pixel must change by.
+	Threshold int `yaml:"threshold"`
+	// MinArea is the fraction of pixels that must change to count as motion.
+	MinArea float64 `yaml:"min_area"`
+	// StillRefresh is the longest time without detection in a still scene.
+	StillRefresh Duration `yaml:"still_refresh"`
+}
+
+// Metrics configures the HTTP endpoint with Prometheus metrics (/metrics)
+// and health checks (/healthz, /readyz).
+type Metrics struct {
+	// Listen is the address to serve on; empty disables the endpoint.
+	Listen string `yaml:"listen"`
 }
 
 // Point is an image position in pixels, written [x, y].
@@ -133,6 +180,9 @@ type Kafka struct {
 type Topics struct {
 	Crossings string `yaml:"crossings"`
 	Counts    string `yaml:"counts"`
+	// Status receives camera_status events (a camera went offline or came
+	// back).
+	Status string `yaml:"status"`
 }
 
 // Outputs are the local (non-Kafka) outputs.
@@ -159,6 +209,7 @@ func Default() *Config {
 			NMSThreshold:   0.45,
 			Classes:        []string{"person"},
 			Threads:        2,
+			Sessions:       1,
 		},
 		Tracker: Tracker{
 			HighThreshold:     0.5,
@@ -176,6 +227,7 @@ func Default() *Config {
 			Topics: Topics{
 				Crossings: "storesight.crossings",
 				Counts:    "storesight.counts",
+				Status:    "storesight.camera-status",
 			},
 			QueueSize: 1024,
 			SpillDir:  ".storesight/spill",
@@ -188,7 +240,11 @@ func Default() *Config {
 // DefaultCamera returns a camera with every default set; ID and Source
 // still have to be filled in.
 func DefaultCamera() Camera {
-	return Camera{Queue: 4, Realtime: true}
+	return Camera{
+		Queue: 4, Realtime: true, Transport: "tcp",
+		StallTimeout: Duration(5 * time.Second), StartTimeout: Duration(10 * time.Second),
+		Motion: Motion{Width: 160, Threshold: 25, MinArea: 0.002, StillRefresh: Duration(time.Second)},
+	}
 }
 
 // DefaultLine returns a line with every default set; Name and Points still

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -260,6 +261,16 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		d.typeError(n, v, path)
 		return
 	}
+	if v.Type() == durationType {
+		dur, err := time.ParseDuration(n.Value)
+		if n.ShortTag() != "!!str" || err != nil {
+			d.errorf(n.Line, path, "expected a duration such as 5s or 250ms, got %s", describe(n))
+			d.failed = append(d.failed, path)
+			return
+		}
+		v.SetInt(int64(dur))
+		return
+	}
 	// yaml.v3 truncates 2.5 into an int and reads "0.3" as a string only;
 	// a count written as 2.5 is a mistake worth reporting.
 	if isInt(v.Kind()) && n.ShortTag() != "!!int" {
@@ -273,6 +284,8 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 	v.Set(ptr.Elem())
 }
+
+var durationType = reflect.TypeOf(Duration(0))
 
 func (d *decoder) typeError(n *yaml.Node, v reflect.Value, path string) {
 	d.errorf(n.Line, path, "expected %s, got %s", want(v), describe(n))

@@ -31,6 +31,7 @@ func (c *Config) validate() []*Error {
 	v.cameras()
 	v.kafka()
 	v.outputs()
+	v.metrics()
 	v.log()
 	return v.errs
 }
@@ -81,6 +82,8 @@ func (v *validator) model() {
 	v.check(m.ScoreThreshold > 0 && m.ScoreThreshold < 1, "model.score_threshold", "must be in (0, 1), got %v", m.ScoreThreshold)
 	v.check(m.NMSThreshold > 0 && m.NMSThreshold <= 1, "model.nms_threshold", "must be in (0, 1], got %v", m.NMSThreshold)
 	v.check(m.Threads >= 1, "model.threads", "must be >= 1, got %d", m.Threads)
+	v.check(m.Sessions >= 1 && m.Sessions <= 64, "model.sessions", "must be in [1, 64], got %d", m.Sessions)
+	v.check(m.MaxBatch >= 0 && m.MaxBatch <= 64, "model.max_batch", "must be in [0, 64] (0 = model default), got %d", m.MaxBatch)
 	if !v.check(len(m.Classes) > 0, "model.classes", "at least one class is required") {
 		return
 	}
@@ -153,7 +156,21 @@ func (v *validator) camera(p string, cam Camera) {
 	if kind == SourceRTSP {
 		v.check(!cam.Loop, p+".loop", "only file sources can loop")
 		v.check(cam.StartTime == "", p+".start_time", "only for file sources (live streams carry their own time)")
-	} else if cam.StartTime != "" {
+	}
+	switch cam.Transport {
+	case "tcp", "udp", "auto":
+	default:
+		v.check(false, p+".transport", "want tcp, udp or auto, got %q", cam.Transport)
+	}
+	v.check(cam.StallTimeout.D() >= 500*time.Millisecond, p+".stall_timeout", "must be at least 500ms, got %s", cam.StallTimeout)
+	v.check(cam.StartTimeout.D() >= time.Second, p+".start_timeout", "must be at least 1s, got %s", cam.StartTimeout)
+	if cam.MainSource != "" {
+		mk, _ := parseSource(cam.MainSource)
+		v.check(mk == SourceRTSP, p+".main_source", "must be an rtsp:// URL, got %q", redactURL(cam.MainSource))
+		v.check(kind == SourceRTSP, p+".main_source", "only for rtsp cameras (source is a file)")
+	}
+	v.motion(p+".motion", cam.Motion)
+	if kind != SourceRTSP && cam.StartTime != "" {
 		_, err := time.Parse(time.RFC3339, cam.StartTime)
 		v.check(err == nil, p+".start_time", "want an RFC3339 time such as 2024-05-01T09:00:00+02:00, got %q", cam.StartTime)
 	}
@@ -179,6 +196,13 @@ func (v *validator) camera(p string, cam Camera) {
 		v.uniqueName(zp+".name", z.Name, zoneNames, "zone")
 		v.zone(zp, z)
 	}
+}
+
+func (v *validator) motion(p string, m Motion) {
+	v.check(m.Width >= 16 && m.Width <= 1920, p+".width", "must be in [16, 1920] pixels, got %d", m.Width)
+	v.check(m.Threshold >= 1 && m.Threshold <= 254, p+".threshold", "must be in [1, 254], got %d", m.Threshold)
+	v.check(m.MinArea > 0 && m.MinArea < 1, p+".min_area", "must be in (0, 1), got %v", m.MinArea)
+	v.check(m.StillRefresh.D() > 0, p+".still_refresh", "must be > 0, got %s", m.StillRefresh)
 }
 
 func (v *validator) uniqueName(path, name string, seen map[string]string, what string) {
@@ -255,6 +279,7 @@ func (v *validator) kafka() {
 	}
 	topic("crossings", k.Topics.Crossings)
 	topic("counts", k.Topics.Counts)
+	topic("status", k.Topics.Status)
 	v.check(k.QueueSize >= 1, "kafka.queue_size", "must be >= 1, got %d", k.QueueSize)
 	v.required("kafka.spill_dir", k.SpillDir)
 }
@@ -269,6 +294,12 @@ func (v *validator) hostPort(path, addr string, needHost bool) {
 		ok = perr == nil && n >= 0 && n <= 65535
 	}
 	v.check(ok, path, "want host:port, got %q", addr)
+}
+
+func (v *validator) metrics() {
+	if v.c.Metrics.Listen != "" {
+		v.hostPort("metrics.listen", v.c.Metrics.Listen, false)
+	}
 }
 
 func (v *validator) outputs() {

@@ -13,6 +13,7 @@ var DefaultTopics = map[string]string{
 	TypeCrossing:      "storesight.crossings",
 	TypeLineCount:     "storesight.counts",
 	TypeZoneOccupancy: "storesight.counts",
+	TypeCameraStatus:  "storesight.camera-status",
 }
 
 // Config configures a KafkaSink. Zero values take the defaults noted.

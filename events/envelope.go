@@ -20,6 +20,8 @@ const (
 	TypeLineCount = "line_count"
 	// TypeZoneOccupancy is the per-window occupancy of one zone.
 	TypeZoneOccupancy = "zone_occupancy"
+	// TypeCameraStatus is a live camera going offline or coming back.
+	TypeCameraStatus = "camera_status"
 )
 
 // Store identifies the shop an event comes from.

@@ -19,7 +19,7 @@ import (
 var (
 	annotationKeywords = map[string]bool{"$schema": true, "$id": true, "title": true, "description": true}
 	checkedKeywords    = map[string]bool{"type": true, "required": true, "properties": true,
-		"additionalProperties": true, "format": true, "minimum": true, "const": true, "pattern": true}
+		"additionalProperties": true, "format": true, "minimum": true, "const": true, "pattern": true, "enum": true}
 )
 
 // CheckSchemas checks an encoded envelope against the envelope schema and
@@ -85,6 +85,15 @@ func checkSchema(s map[string]any, v any, path string) []string {
 	}
 	if c, ok := s["const"]; ok && fmt.Sprint(c) != fmt.Sprint(v) {
 		fail("is %v, want const %v", v, c)
+	}
+	if enum, ok := s["enum"].([]any); ok {
+		found := false
+		for _, e := range enum {
+			found = found || fmt.Sprint(e) == fmt.Sprint(v)
+		}
+		if !found {
+			fail("is %v, want one of %v", v, enum)
+		}
 	}
 	if p, ok := s["pattern"].(string); ok {
 		if str, _ := v.(string); !regexp.MustCompile(p).MatchString(str) {

@@ -26,6 +26,11 @@ type Camera struct {
 	Tracker    *tracker.Tracker
 	Counter    *counting.Counter
 	Aggregator *counting.Aggregator // optional
+	// Gate, when set, decides per frame whether the detector must run
+	// (motion gating). A frame it rejects is not analysed at all: the
+	// tracker and counters only see analysed frames, so nothing is
+	// extrapolated from a frame no one looked at.
+	Gate func(f *video.Frame) bool
 
 	Stats Stats
 }
@@ -83,6 +88,11 @@ func (c *Camera) work(ctx context.Context, q *frameQueue, pool *DetectorPool, ou
 			c.Stats.Dropped.Add(1)
 			continue
 		}
+		if c.Gate != nil && !c.Gate(&f) {
+			c.Stats.Gated.Add(1)
+			f.Release()
+			continue
+		}
 		r, err := c.analyse(ctx, &f, pool)
 		f.Release()
 		if err != nil {
@@ -101,7 +111,7 @@ func (c *Camera) work(ctx context.Context, q *frameQueue, pool *DetectorPool, ou
 
 func (c *Camera) analyse(ctx context.Context, f *video.Frame, pool *DetectorPool) (*Result, error) {
 	t0 := time.Now()
-	dets, err := pool.Detect(ctx, f.Img)
+	dets, err := pool.Detect(ctx, c.ID, f.Img)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +127,9 @@ func (c *Camera) analyse(ctx context.Context, f *video.Frame, pool *DetectorPool
 		if w, closed := c.Aggregator.Add(f.Time, r.Crossings, r.Occupancy); closed {
 			r.Windows = append(r.Windows, w)
 		}
+	}
+	if !f.Received.IsZero() {
+		r.Latency = time.Since(f.Received)
 	}
 	return r, nil
 }

@@ -41,6 +41,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return fmt.Errorf("pipeline: camera %s: source, tracker and counter are required", c.ID)
 		}
 	}
+	poolCtx, stopPool := context.WithCancel(ctx)
+	poolDone := make(chan struct{})
+	go func() {
+		defer close(poolDone)
+		p.Pool.Run(poolCtx)
+	}()
+	defer func() {
+		stopPool()
+		<-poolDone
+	}()
 	for _, c := range p.Cameras {
 		q := newFrameQueue(c.Queue, c.DropOldest, &c.Stats.Dropped)
 		wg.Add(2)

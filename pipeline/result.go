@@ -26,6 +26,9 @@ type Result struct {
 	// Detect is the detector latency for this frame (queueing for a free
 	// session included).
 	Detect time.Duration
+	// Latency is from the frame leaving the decoder (video.Frame.Received)
+	// to this result: queueing, detection, tracking and counting.
+	Latency time.Duration
 	// Final marks the last result of a camera: counters were flushed and
 	// Crossings/Windows hold what was still pending. It carries no frame.
 	Final bool

@@ -100,7 +100,7 @@ func (s *FileSource) Next(ctx context.Context) (Frame, error) {
 			return Frame{}, err
 		}
 	}
-	f := Frame{Camera: s.spec.Camera, Seq: s.seq, StreamTime: pos, Time: s.epoch.Add(pos), Img: m, pool: s.pool}
+	f := Frame{Camera: s.spec.Camera, Seq: s.seq, StreamTime: pos, Time: s.epoch.Add(pos), Received: time.Now(), Img: m, pool: s.pool}
 	s.seq++
 	return f, nil
 }

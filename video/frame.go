@@ -24,6 +24,9 @@ type Frame struct {
 	// Time is the wall-clock time the frame shows: the stream's epoch plus
 	// StreamTime. Events carry it as their event time.
 	Time time.Time
+	// Received is the wall time the decoder produced the frame; latency
+	// through analysis is measured from it.
+	Received time.Time
 	// Img is the BGR picture.
 	Img gocv.Mat
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -46,6 +47,21 @@ type Spec struct {
 	// modification time for files (so re-runs produce the same event times
 	// and ids).
 	Epoch time.Time
+
+	// Live (RTSP) options.
+
+	// Transport is "tcp", "udp", or "" to try UDP and fall back to TCP.
+	Transport string
+	// StallTimeout is how long a live camera may deliver no picture before it
+	// is marked offline and reconnected. Zero means 5s.
+	StallTimeout time.Duration
+	// OnStatus, when set, is called when a live camera goes offline or comes
+	// back online. It is called from the source's goroutine and must not
+	// block.
+	OnStatus func(Status)
+	// Log receives connection and decode problems; nil means slog.Default.
+	// URLs are logged redacted.
+	Log *slog.Logger
 }
 
 // Open opens the source named by spec.URL.
