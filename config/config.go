@@ -210,6 +210,7 @@ func Default() *Config {
 			Classes:        []string{"person"},
 			Threads:        2,
 			Sessions:       1,
+			MaxBatch:       1,
 		},
 		Tracker: Tracker{
 			HighThreshold:     0.5,

@@ -1,11 +1,12 @@
 package detectors
 
 import (
+	"fmt"
+	"testing"
 	"time"
 
-	"testing"
-
 	"github.com/storesight/storesight/models"
+	"gocv.io/x/gocv"
 )
 
 // benchThreads matches the 2-core target machine.
@@ -62,7 +63,7 @@ func BenchmarkBareSession(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			d.head.prepare(g)
+			d.head.prepare(0, g)
 			for i := 0; i < 2; i++ { // warm-up, as in BenchmarkDetect
 				if err := d.session.Run(d.inputs, d.outputs); err != nil {
 					b.Fatal(err)
@@ -99,7 +100,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				c, err := d.head.decode(d.outputs, g, &d.filter, d.cands[:0])
+				c, err := d.head.decode(d.outputs, 0, 1, g, &d.filter, d.cands[:0])
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -130,7 +131,7 @@ func BenchmarkOverhead(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
-				d.head.prepare(g)
+				d.head.prepare(0, g)
 				if err := d.session.Run(d.inputs, d.outputs); err != nil {
 					b.Fatal(err)
 				}
@@ -145,6 +146,55 @@ func BenchmarkOverhead(b *testing.B) {
 			b.ReportMetric(float64(bare.Microseconds())/1e3/float64(b.N), "bare-ms/op")
 			b.ReportMetric(float64(full.Microseconds())/1e3/float64(b.N), "detect-ms/op")
 			b.ReportMetric(float64(full)/float64(bare), "detect/bare")
+		})
+	}
+}
+
+// BenchmarkDetectBatch compares one DetectBatch call over n frames of
+// different cameras (768x576, 1280x720, 640x360) with n Detect calls on
+// the same frames. The two alternate inside each iteration so both see the
+// same load on the shared CPU; ms/frame is the batched cost per frame,
+// detect-ms/frame the one-by-one cost and batch/detect their ratio (below 1
+// means batching pays).
+func BenchmarkDetectBatch(b *testing.B) {
+	for _, name := range []string{"deimv2_hgnetv2_atto_320_coco", "deimv2_hgnetv2_femto_416_coco"} {
+		b.Run(name, func(b *testing.B) {
+			d := openModel(b, name, Options{Threads: benchThreads})
+			cams := cameraFrames(b)
+			for _, n := range []int{1, 2, 4} {
+				b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+					imgs := make([]gocv.Mat, n)
+					for i := range imgs {
+						imgs[i] = cams[i%len(cams)]
+					}
+					// Warm-up: ONNX Runtime sizes its arena for each new shape.
+					for i := 0; i < 2; i++ {
+						if _, err := d.DetectBatch(imgs); err != nil {
+							b.Fatal(err)
+						}
+					}
+					var batched, single time.Duration
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						t0 := time.Now()
+						if _, err := d.DetectBatch(imgs); err != nil {
+							b.Fatal(err)
+						}
+						t1 := time.Now()
+						for _, img := range imgs {
+							if _, err := d.Detect(img); err != nil {
+								b.Fatal(err)
+							}
+						}
+						batched += t1.Sub(t0)
+						single += time.Since(t1)
+					}
+					frames := float64(b.N * n)
+					b.ReportMetric(float64(batched.Microseconds())/1e3/frames, "ms/frame")
+					b.ReportMetric(float64(single.Microseconds())/1e3/frames, "detect-ms/frame")
+					b.ReportMetric(float64(batched)/float64(single), "batch/detect")
+				})
+			}
 		})
 	}
 }

@@ -17,7 +17,11 @@ type deimv2Head struct {
 	in      []string
 	outs    []string // labels, boxes, scores
 	classes int
-	sizes   *ort.Tensor[int64]
+	batch   bool // images and orig_target_sizes both have a dynamic first dimension
+	// sizes[n-1] is orig_target_sizes for a batch of n; all of them view
+	// sizesBuf, so prepare writes image i's row once whatever n is.
+	sizes    []*ort.Tensor[int64]
+	sizesBuf []int64
 }
 
 func newDEIMv2Head(m models.Manifest, mi modelInfo) (head, error) {
@@ -40,7 +44,8 @@ func newDEIMv2Head(m models.Manifest, mi modelInfo) (head, error) {
 		"boxes":  {ort.TensorElementDataTypeFloat, 3},
 		"scores": {ort.TensorElementDataTypeFloat, 2},
 	}
-	h := &deimv2Head{size: size, in: []string{mi.ins[0].Name, ts.Name}, classes: len(m.Classes)}
+	h := &deimv2Head{size: size, in: []string{mi.ins[0].Name, ts.Name}, classes: len(m.Classes),
+		batch: mi.ins[0].Dimensions[0] == -1 && ts.Dimensions[0] == -1}
 	for _, name := range []string{"labels", "boxes", "scores"} {
 		o, ok := mi.output(name)
 		if !ok {
@@ -50,10 +55,6 @@ func newDEIMv2Head(m models.Manifest, mi modelInfo) (head, error) {
 			return nil, fmt.Errorf("output %s is %v %v, want %v of rank %d", name, o.DataType, o.Dimensions, w.dt, w.rank)
 		}
 		h.outs = append(h.outs, name)
-	}
-	h.sizes, err = ort.NewEmptyTensor[int64](ort.NewShape(1, 2))
-	if err != nil {
-		return nil, fmt.Errorf("allocate orig_target_sizes: %w", err)
 	}
 	return h, nil
 }
@@ -65,16 +66,34 @@ func (h *deimv2Head) outputNames() []string { return h.outs }
 // outputShapes leaves all three to ONNX Runtime: the query count is a
 // dynamic dimension in these exports.
 func (h *deimv2Head) outputShapes() []ort.Shape             { return make([]ort.Shape, 3) }
-func (h *deimv2Head) extraInputs() []ort.Value              { return []ort.Value{h.sizes} }
 func (h *deimv2Head) checkMetadata(map[string]string) error { return nil }
-func (h *deimv2Head) destroy()                              { h.sizes.Destroy() }
+func (h *deimv2Head) dynamicBatch() bool                    { return h.batch }
+func (h *deimv2Head) extraInputs(n int) []ort.Value         { return []ort.Value{h.sizes[n-1]} }
 
-func (h *deimv2Head) prepare(g frameGeometry) {
-	d := h.sizes.GetData()
-	d[0], d[1] = int64(g.origW), int64(g.origH) // width first
+func (h *deimv2Head) allocBatch(maxBatch int) error {
+	h.sizesBuf = make([]int64, 2*maxBatch)
+	for n := 1; n <= maxBatch; n++ {
+		t, err := ort.NewTensor(ort.NewShape(int64(n), 2), h.sizesBuf)
+		if err != nil {
+			return fmt.Errorf("allocate orig_target_sizes [%d,2]: %w", n, err)
+		}
+		h.sizes = append(h.sizes, t)
+	}
+	return nil
 }
 
-func (h *deimv2Head) decode(outs []ort.Value, g frameGeometry, f *filter, dst []Detection) ([]Detection, error) {
+func (h *deimv2Head) destroy() {
+	for _, t := range h.sizes {
+		t.Destroy()
+	}
+	h.sizes = nil
+}
+
+func (h *deimv2Head) prepare(i int, g frameGeometry) {
+	h.sizesBuf[2*i], h.sizesBuf[2*i+1] = int64(g.origW), int64(g.origH) // width first
+}
+
+func (h *deimv2Head) decode(outs []ort.Value, i, n int, g frameGeometry, f *filter, dst []Detection) ([]Detection, error) {
 	lt, ok := outs[0].(*ort.Tensor[int64])
 	if !ok {
 		return dst, fmt.Errorf("output labels is %T, want int64 tensor", outs[0])
@@ -91,6 +110,13 @@ func (h *deimv2Head) decode(outs []ort.Value, g frameGeometry, f *filter, dst []
 	if len(labels) != len(scores) || len(boxes) != 4*len(scores) {
 		return dst, fmt.Errorf("output sizes disagree: %d labels, %d boxes values, %d scores", len(labels), len(boxes), len(scores))
 	}
+	// Every output is [n, queries, ...]: image i owns the i-th block. The
+	// length gives the query count without GetShape, which allocates.
+	if n <= 0 || i >= n || len(scores)%n != 0 {
+		return dst, fmt.Errorf("%d scores do not split into %d images", len(scores), n)
+	}
+	q := len(scores) / n
+	labels, scores, boxes = labels[i*q:(i+1)*q], scores[i*q:(i+1)*q], boxes[4*i*q:4*(i+1)*q]
 	for i, s := range scores {
 		c := int(labels[i])
 		if s < f.score || c < 0 || c >= h.classes || !f.ok(c) {

@@ -24,4 +24,8 @@ type Options struct {
 	NMSThreshold float32
 	// Classes keeps only these class indices; empty keeps all.
 	Classes []int
+	// MaxBatch is the most images one DetectBatch call may carry. 0 picks
+	// DefaultMaxBatch when the model's batch dimension is dynamic and 1 when
+	// it is fixed; a value above 1 for a fixed-batch model is an error.
+	MaxBatch int
 }

@@ -19,23 +19,35 @@ type head interface {
 	// outputShapes gives the shape to preallocate per output; nil lets
 	// ONNX Runtime allocate it on every run (dynamic shapes).
 	outputShapes() []ort.Shape
-	// extraInputs are the head's own input tensors after the image.
-	extraInputs() []ort.Value
-	// prepare fills the extra inputs for a frame.
-	prepare(g frameGeometry)
-	// decode appends the detections that pass f, in frame pixels.
-	decode(outs []ort.Value, g frameGeometry, f *filter, dst []Detection) ([]Detection, error)
+	// dynamicBatch reports whether the model takes any batch size and
+	// this head can decode every image of a batch. Heads answering false
+	// only ever see batch index 0.
+	dynamicBatch() bool
+	// allocBatch allocates the head's extra inputs for every batch size up
+	// to maxBatch; it is called once, before extraInputs.
+	allocBatch(maxBatch int) error
+	// extraInputs are the head's own input tensors after the image, shaped
+	// for a batch of n images.
+	extraInputs(n int) []ort.Value
+	// prepare fills the extra inputs for image i of the batch.
+	prepare(i int, g frameGeometry)
+	// decode appends the detections of image i of a batch of n that pass
+	// f, in that frame's pixels.
+	decode(outs []ort.Value, i, n int, g frameGeometry, f *filter, dst []Detection) ([]Detection, error)
 	// checkMetadata rejects a model whose embedded metadata contradicts the
 	// manifest; families without metadata accept anything.
 	checkMetadata(meta map[string]string) error
 	destroy()
 }
 
-// noExtras is embedded by heads whose only input is the image.
+// noExtras is embedded by heads whose only input is the image. Those heads
+// preallocate batch-1 outputs, so they run one image at a time.
 type noExtras struct{}
 
-func (noExtras) extraInputs() []ort.Value              { return nil }
-func (noExtras) prepare(frameGeometry)                 {}
+func (noExtras) dynamicBatch() bool                    { return false }
+func (noExtras) allocBatch(int) error                  { return nil }
+func (noExtras) extraInputs(int) []ort.Value           { return nil }
+func (noExtras) prepare(int, frameGeometry)            {}
 func (noExtras) checkMetadata(map[string]string) error { return nil }
 func (noExtras) destroy()                              {}
 

@@ -69,7 +69,7 @@ func (h *nanodetHead) inputNames() []string      { return []string{h.in} }
 func (h *nanodetHead) outputNames() []string     { return h.outs }
 func (h *nanodetHead) outputShapes() []ort.Shape { return h.shapes }
 
-func (h *nanodetHead) decode(outs []ort.Value, g frameGeometry, f *filter, dst []Detection) ([]Detection, error) {
+func (h *nanodetHead) decode(outs []ort.Value, _, _ int, g frameGeometry, f *filter, dst []Detection) ([]Detection, error) {
 	for si, s := range nanodetStrides {
 		cls, err := floats(outs[si], h.outs[si])
 		if err != nil {

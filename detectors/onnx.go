@@ -16,17 +16,26 @@ type ONNXDetector struct {
 	path     string
 	session  *ort.DynamicAdvancedSession
 	head     head
-	pre      *preprocessor
-	image    *ort.Tensor[float32]
-	inputs   []ort.Value
-	outputs  []ort.Value
-	dynamic  []bool // outputs ONNX Runtime allocates per run
-	filter   filter
-	nms      float32
-	cands    []Detection
+	maxBatch int
+	// pres[i] writes image i of a batch into its block of the shared input
+	// buffer; pre is pres[0], the one Detect uses.
+	pres []*preprocessor
+	pre  *preprocessor
+	// images[n-1] is the image input for a batch of n. All of them view the
+	// same buffer, so a batch needs no copy whatever its size.
+	images []*ort.Tensor[float32]
+	// batchInputs[n-1] is the full input list for a batch of n; inputs is
+	// batchInputs[0].
+	batchInputs [][]ort.Value
+	inputs      []ort.Value
+	outputs     []ort.Value
+	dynamic     []bool // outputs ONNX Runtime allocates per run
+	filter      filter
+	nms         float32
+	cands       []Detection
 }
 
-var _ Detector = (*ONNXDetector)(nil)
+var _ BatchDetector = (*ONNXDetector)(nil)
 
 // NewONNX loads the model file at modelPath as described by m. It verifies
 // the file's sha256 against the manifest (when the manifest has one) and
@@ -72,6 +81,9 @@ func NewONNX(m models.Manifest, modelPath string, opts Options) (det *ONNXDetect
 	if err != nil {
 		return nil, fmt.Errorf("model %s (%s): %w", m.Name, modelPath, err)
 	}
+	if d.maxBatch, err = batchLimit(m.Name, d.head, opts.MaxBatch); err != nil {
+		return nil, err
+	}
 	d.session, err = ort.NewDynamicAdvancedSession(modelPath, d.head.inputNames(), d.head.outputNames(), so)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: create session: %w", m.Name, err)
@@ -80,17 +92,18 @@ func NewONNX(m models.Manifest, modelPath string, opts Options) (det *ONNXDetect
 		return nil, fmt.Errorf("model %s (%s): %w", m.Name, modelPath, err)
 	}
 
-	size := d.head.inputSize()
-	d.image, err = ort.NewEmptyTensor[float32](ort.NewShape(1, 3, int64(size), int64(size)))
-	if err != nil {
-		return nil, fmt.Errorf("model %s: allocate input: %w", m.Name, err)
+	if err := d.allocInputs(m.Input); err != nil {
+		return nil, fmt.Errorf("model %s: %w", m.Name, err)
 	}
-	d.inputs = append([]ort.Value{d.image}, d.head.extraInputs()...)
 	for _, s := range d.head.outputShapes() {
 		if s == nil {
 			d.outputs = append(d.outputs, nil)
 			d.dynamic = append(d.dynamic, true)
 			continue
+		}
+		if d.maxBatch > 1 {
+			// A preallocated output has batch 1 baked into its shape.
+			return nil, fmt.Errorf("model %s: output shape %v is fixed but the batch is dynamic", m.Name, s)
 		}
 		t, err := ort.NewEmptyTensor[float32](s)
 		if err != nil {
@@ -99,11 +112,38 @@ func NewONNX(m models.Manifest, modelPath string, opts Options) (det *ONNXDetect
 		d.outputs = append(d.outputs, t)
 		d.dynamic = append(d.dynamic, false)
 	}
-	d.pre, err = newPreprocessor(m.Input, size, d.image.GetData())
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", m.Name, err)
-	}
 	return d, nil
+}
+
+// allocInputs allocates one image buffer for maxBatch images, the input
+// tensors viewing it for each batch size, and a preprocessor per image slot.
+func (d *ONNXDetector) allocInputs(in models.Input) error {
+	size := d.head.inputSize()
+	per := 3 * size * size
+	buf := make([]float32, d.maxBatch*per)
+	for n := 1; n <= d.maxBatch; n++ {
+		t, err := ort.NewTensor(ort.NewShape(int64(n), 3, int64(size), int64(size)), buf)
+		if err != nil {
+			return fmt.Errorf("allocate input for batch %d: %w", n, err)
+		}
+		d.images = append(d.images, t)
+	}
+	if err := d.head.allocBatch(d.maxBatch); err != nil {
+		return err
+	}
+	for n := 1; n <= d.maxBatch; n++ {
+		d.batchInputs = append(d.batchInputs, append([]ort.Value{d.images[n-1]}, d.head.extraInputs(n)...))
+	}
+	d.inputs = d.batchInputs[0]
+	for i := 0; i < d.maxBatch; i++ {
+		p, err := newPreprocessor(in, size, buf[i*per:(i+1)*per:(i+1)*per])
+		if err != nil {
+			return err
+		}
+		d.pres = append(d.pres, p)
+	}
+	d.pre = d.pres[0]
+	return nil
 }
 
 func sessionOptions(so *ort.SessionOptions, threads int) error {
@@ -183,13 +223,13 @@ func (d *ONNXDetector) Detect(img gocv.Mat) ([]Detection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", d.manifest.Name, err)
 	}
-	d.head.prepare(g)
+	d.head.prepare(0, g)
 	err = d.session.Run(d.inputs, d.outputs)
 	defer d.releaseDynamic()
 	if err != nil {
 		return nil, fmt.Errorf("model %s: run: %w", d.manifest.Name, err)
 	}
-	cands, err := d.head.decode(d.outputs, g, &d.filter, d.cands[:0])
+	cands, err := d.head.decode(d.outputs, 0, 1, g, &d.filter, d.cands[:0])
 	d.cands = cands[:0]
 	if err != nil {
 		return nil, fmt.Errorf("model %s: decode: %w", d.manifest.Name, err)
@@ -230,14 +270,14 @@ func (d *ONNXDetector) Close() error {
 			d.outputs[i] = nil
 		}
 	}
-	if d.image != nil {
-		errs = append(errs, d.image.Destroy())
-		d.image = nil
+	for _, t := range d.images {
+		errs = append(errs, t.Destroy())
 	}
-	if d.pre != nil {
-		d.pre.close()
-		d.pre = nil
+	d.images, d.batchInputs, d.inputs = nil, nil, nil
+	for _, p := range d.pres {
+		p.close()
 	}
+	d.pres, d.pre = nil, nil
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close model %s: %w", d.manifest.Name, err)
 	}

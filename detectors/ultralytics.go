@@ -62,7 +62,7 @@ func (h *ultralyticsHead) checkMetadata(meta map[string]string) error {
 	return nil
 }
 
-func (h *ultralyticsHead) decode(outs []ort.Value, g frameGeometry, f *filter, dst []Detection) ([]Detection, error) {
+func (h *ultralyticsHead) decode(outs []ort.Value, _, _ int, g frameGeometry, f *filter, dst []Detection) ([]Detection, error) {
 	data, err := floats(outs[0], h.out)
 	if err != nil {
 		return dst, err

@@ -56,7 +56,7 @@ func (h *yoloxHead) outputShapes() []ort.Shape {
 	return []ort.Shape{ort.NewShape(1, int64(h.anchors), int64(h.width))}
 }
 
-func (h *yoloxHead) decode(outs []ort.Value, g frameGeometry, f *filter, dst []Detection) ([]Detection, error) {
+func (h *yoloxHead) decode(outs []ort.Value, _, _ int, g frameGeometry, f *filter, dst []Detection) ([]Detection, error) {
 	data, err := floats(outs[0], h.out)
 	if err != nil {
 		return dst, err
