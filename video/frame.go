@@ -3,6 +3,7 @@
 package video
 
 import (
+	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -50,7 +51,9 @@ func (f *Frame) Release() {
 // MatPool recycles Mats of one stream. Decoders write into recycled Mats, so
 // once the pool is warm a camera allocates no pixel memory per frame.
 type MatPool struct {
-	free chan gocv.Mat
+	free   chan gocv.Mat
+	mu     sync.RWMutex
+	closed bool
 }
 
 // NewMatPool keeps up to size idle Mats; extra ones are closed.
@@ -71,6 +74,14 @@ func (p *MatPool) put(m gocv.Mat) {
 	if m.Ptr() == nil {
 		return
 	}
+	// A frame released after its source closed frees its Mat: nobody
+	// would take it from the pool again.
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		m.Close()
+		return
+	}
 	select {
 	case p.free <- m:
 	default:
@@ -80,6 +91,9 @@ func (p *MatPool) put(m gocv.Mat) {
 
 // Close frees the idle Mats. Frames still out are freed when released.
 func (p *MatPool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
 	for {
 		select {
 		case m := <-p.free:

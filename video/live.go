@@ -28,6 +28,9 @@ type LiveStats struct {
 	Reconnects   int64 // connection attempts after the first, successful or not
 	Online       bool
 	LastFrame    time.Time // wall time of the last decoded picture
+	// DecodeTime is the time spent decoding access units and converting
+	// pictures to BGR, summed: the decode cost of the camera.
+	DecodeTime time.Duration
 }
 
 // LiveSource is implemented by sources that read a live camera.

@@ -55,6 +55,14 @@ type Spec struct {
 	// StallTimeout is how long a live camera may deliver no picture before it
 	// is marked offline and reconnected. Zero means 5s.
 	StallTimeout time.Duration
+	// StartTimeout is how long opening a live camera waits for its first
+	// picture. Zero means 10s.
+	StartTimeout time.Duration
+	// Width and Height, when both set, are the live camera's expected picture
+	// size: a camera that is down at start is then opened offline (and keeps
+	// reconnecting) instead of failing, and pictures of another size are
+	// withheld as a resolution change.
+	Width, Height int
 	// OnStatus, when set, is called when a live camera goes offline or comes
 	// back online. It is called from the source's goroutine and must not
 	// block.
@@ -66,6 +74,11 @@ type Spec struct {
 
 // Open opens the source named by spec.URL.
 func Open(ctx context.Context, spec Spec) (Source, error) {
+	// A malformed rtsp URL (e.g. a password with an unescaped '/') must not
+	// fall through to the file path, whose errors would quote the password.
+	if l := strings.ToLower(spec.URL); strings.HasPrefix(l, "rtsp://") || strings.HasPrefix(l, "rtsps://") {
+		return openRTSP(ctx, spec)
+	}
 	u, err := url.Parse(spec.URL)
 	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // "C:" style or plain path
 		return OpenFile(spec)
@@ -75,8 +88,17 @@ func Open(ctx context.Context, spec Spec) (Source, error) {
 		spec.URL = u.Path
 		return OpenFile(spec)
 	case "rtsp", "rtsps":
-		return nil, fmt.Errorf("camera %s: rtsp sources are not supported by this build yet", spec.Camera)
+		return openRTSP(ctx, spec)
 	default:
 		return nil, fmt.Errorf("camera %s: unsupported source scheme %q", spec.Camera, u.Scheme)
 	}
+}
+
+// openRTSP returns a nil interface, not a typed nil, on failure.
+func openRTSP(ctx context.Context, spec Spec) (Source, error) {
+	s, err := OpenRTSP(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
