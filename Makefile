@@ -12,9 +12,9 @@ export STORESIGHT_MODEL_DIR ?= $(abspath ../shared/models)
 export STORESIGHT_ORT_LIB   ?= $(CURDIR)/.deps/lib/libonnxruntime.so
 
 # Packages that run goroutines: tested with the race detector.
-RACE_PKGS := ./video/ ./pipeline/ ./events/ ./app/
+RACE_PKGS := ./video/ ./avcodec/ ./internal/rtsptest/ ./pipeline/ ./events/ ./metrics/ ./motion/ ./app/
 
-.PHONY: all deps models build run test test-e2e bench lint clean
+.PHONY: all deps models build run test test-e2e bench bench-live lint clean
 
 all: build
 
@@ -43,6 +43,13 @@ bench: build
 	@mkdir -p benchmarks/results
 	{ $(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./detectors/ ./tracker/ ./counting/ ./events/ && \
 	  $(GO) test -run '^$$' -bench . -benchtime 2x -timeout 30m ./benchmarks/ ; } 2>&1 | grep -v 'level=INFO' | tee benchmarks/results/latest.txt
+
+# N live RTSP cameras (ffmpeg -> local relay -> storesight): writes
+# benchmarks/results/live.md. Rows and window: STORESIGHT_BENCH_LIVE_CAMS,
+# STORESIGHT_BENCH_LIVE_SECONDS (see benchmarks/live_test.go).
+bench-live: build
+	@mkdir -p benchmarks/results
+	STORESIGHT_BENCH_LIVE=1 $(GO) test -run '^$$' -bench BenchmarkLive -benchtime 1x -timeout 30m ./benchmarks/ 2>&1 | grep -v 'level=INFO'
 
 clean:
 	rm -rf bin out

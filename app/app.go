@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/storesight/storesight/config"
 	"github.com/storesight/storesight/events"
+	"github.com/storesight/storesight/metrics"
 	"github.com/storesight/storesight/pipeline"
 	"github.com/storesight/storesight/video"
 )
@@ -43,6 +45,10 @@ type App struct {
 	log     *slog.Logger
 	cams    []*pipeline.Camera
 	infos   []video.Info
+	live    map[string]video.LiveSource // by camera id
+	pool    *pipeline.DetectorPool
+	status  *statusPublisher
+	metrics *metrics.Server
 	pipe    *pipeline.Pipeline
 	embed   *events.Embedded
 	sink    *events.KafkaSink
@@ -59,6 +65,8 @@ type CameraSummary struct {
 	Lines  []config.Line
 	Totals map[string]map[string]int // line -> direction -> count
 	Stats  pipeline.StatsSnapshot
+	// Live holds the live source's counters; nil for files.
+	Live *video.LiveStats
 }
 
 // Summary is what a run did.
@@ -69,6 +77,11 @@ type Summary struct {
 	Kafka            *events.Stats
 	EmbeddedBrokers  []string
 	AnalysisDuration time.Duration
+	// Detector says how busy the detector sessions were.
+	Detector pipeline.PoolStats
+	// StatusEvents counts camera_status changes published, and those lost
+	// because the status queue was full.
+	StatusEvents, StatusDropped int64
 }
 
 // New builds everything the configuration describes and checks it; on error
@@ -91,26 +104,28 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err err
 		}
 	}()
 
-	det, _, err := openDetector(ctx, cfg, opts.ModelSource)
+	dets, _, err := openDetectors(ctx, cfg, opts.ModelSource)
 	if err != nil {
 		return a, err
 	}
-	pool, err := pipeline.NewDetectorPool(det)
+	pool, err := pipeline.NewDetectorPool(dets...)
 	if err != nil {
-		det.Close()
 		return a, err
 	}
+	a.pool = pool
 	a.closers = append(a.closers, closerFunc(pool.Close))
 
+	a.status = newStatusPublisher(events.Store{ID: cfg.Store.ID, Region: cfg.Store.Region}, a.log)
 	for _, c := range cfg.Cameras {
-		cam, info, err := openCamera(ctx, cfg, c, opts.Offline)
+		cam, info, err := a.openCamera(ctx, c)
 		if err != nil {
 			return a, err
 		}
 		a.cams = append(a.cams, cam)
 		a.infos = append(a.infos, info)
 		a.log.Info("camera ready", "camera", c.ID, "source", c.RedactedSource(),
-			"size", fmt.Sprintf("%dx%d", info.Width, info.Height), "fps", info.FPS, "analysis_fps", c.FPS)
+			"size", fmt.Sprintf("%dx%d", info.Width, info.Height), "fps", info.FPS, "analysis_fps", c.FPS,
+			"motion_gating", c.Motion.Enabled)
 	}
 
 	var outs pipeline.Outputs
@@ -126,6 +141,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err err
 		}
 		a.evout = &pipeline.EventOutput{Store: events.Store{ID: cfg.Store.ID, Region: cfg.Store.Region}, Pub: a.sink, Log: a.log}
 		outs = append(outs, a.evout)
+		a.status.pub = a.sink
+	}
+	if cfg.Metrics.Listen != "" {
+		out, err := a.startMetrics()
+		if err != nil {
+			return a, err
+		}
+		outs = append(outs, out)
 	}
 	a.pipe = &pipeline.Pipeline{Cameras: a.cams, Pool: pool, Output: outs, Log: a.log}
 	return a, nil
@@ -155,10 +178,11 @@ func (a *App) startKafka() error {
 		events.TypeCrossing:      k.Topics.Crossings,
 		events.TypeLineCount:     k.Topics.Counts,
 		events.TypeZoneOccupancy: k.Topics.Counts,
+		events.TypeCameraStatus:  k.Topics.Status,
 	}
 	brokers := k.Brokers
 	if len(brokers) == 0 {
-		emb, err := events.StartEmbedded(k.EmbeddedAddr, k.Topics.Crossings, k.Topics.Counts)
+		emb, err := events.StartEmbedded(k.EmbeddedAddr, k.Topics.Crossings, k.Topics.Counts, k.Topics.Status)
 		if err != nil {
 			return fmt.Errorf("kafka.embedded_addr %s: %w", k.EmbeddedAddr, err)
 		}
@@ -225,18 +249,42 @@ func create(path string) (*os.File, error) {
 // files and Kafka and stops the embedded broker. It can be called once.
 func (a *App) Run(ctx context.Context) (*Summary, error) {
 	start := time.Now()
+	bg, stopBG := context.WithCancel(ctx)
+	var bgDone sync.WaitGroup
+	bgDone.Add(1)
+	go func() {
+		defer bgDone.Done()
+		a.status.run(bg, a.live)
+	}()
+	if a.metrics != nil {
+		bgDone.Add(1)
+		go func() {
+			defer bgDone.Done()
+			if err := a.metrics.Serve(bg); err != nil {
+				a.log.Error("metrics endpoint stopped", "err", err)
+			}
+		}()
+	}
 	runErr := a.pipe.Run(ctx)
-	s := &Summary{AnalysisDuration: time.Since(start)}
+	stopBG()
+	bgDone.Wait()
+	s := &Summary{AnalysisDuration: time.Since(start), Detector: a.pool.Stats()}
 	for i, c := range a.cams {
-		s.Cameras = append(s.Cameras, CameraSummary{
+		cs := CameraSummary{
 			ID: c.ID, Lines: a.cfg.Cameras[i].Lines, Totals: c.Counter.Totals(), Stats: c.Stats.Snapshot(),
-		})
+		}
+		if ls := a.live[c.ID]; ls != nil {
+			st := ls.LiveStats()
+			cs.Live = &st
+		}
+		s.Cameras = append(s.Cameras, cs)
 	}
 	sink := a.sink
 	closeErr := a.shutdown()
 	if a.evout != nil {
 		s.EventsPublished, s.EventsFailed = a.evout.Counts()
 	}
+	s.StatusEvents, s.StatusDropped = a.status.counts()
 	if sink != nil {
 		st := sink.Stats()
 		s.Kafka = &st
@@ -281,6 +329,9 @@ func (a *App) Close() {
 func (a *App) abort() {
 	for _, c := range a.cams {
 		c.Source.Close()
+	}
+	if a.metrics != nil {
+		a.metrics.Close()
 	}
 	a.shutdown()
 	a.Close()

@@ -8,6 +8,7 @@ import (
 	"github.com/storesight/storesight/config"
 	"github.com/storesight/storesight/counting"
 	"github.com/storesight/storesight/geom"
+	"github.com/storesight/storesight/motion"
 	"github.com/storesight/storesight/pipeline"
 	"github.com/storesight/storesight/tracker"
 	"github.com/storesight/storesight/video"
@@ -16,9 +17,17 @@ import (
 // openCamera opens the camera's source and builds its analysis chain. Lines
 // and zones are checked against the real frame size here, so a line drawn
 // for another resolution fails before any frame is analysed.
-func openCamera(ctx context.Context, cfg *config.Config, cam config.Camera, offline bool) (*pipeline.Camera, video.Info, error) {
+func (a *App) openCamera(ctx context.Context, cam config.Camera) (*pipeline.Camera, video.Info, error) {
+	cfg, offline := a.cfg, a.opts.Offline
 	lines, zones := countingGeometry(cam)
-	spec := video.Spec{Camera: cam.ID, URL: cam.Source, Realtime: cam.Realtime && !offline, Loop: cam.Loop && !offline}
+	spec := video.Spec{
+		Camera: cam.ID, URL: cam.Source, Realtime: cam.Realtime && !offline, Loop: cam.Loop && !offline,
+		Transport: cam.Transport, StallTimeout: cam.StallTimeout.D(), StartTimeout: cam.StartTimeout.D(),
+		Width: cam.Width, Height: cam.Height, OnStatus: a.status.notify("detect"), Log: a.log,
+	}
+	if spec.Transport == "auto" {
+		spec.Transport = ""
+	}
 	if cam.SourceKind() == config.SourceFile {
 		spec.URL = cam.FilePath()
 	}
@@ -49,6 +58,22 @@ func openCamera(ctx context.Context, cfg *config.Config, cam config.Camera, offl
 	if err != nil {
 		return fail(fmt.Errorf("camera %s: %w", cam.ID, err))
 	}
+	var gate func(*video.Frame) bool
+	if cam.Motion.Enabled {
+		m := cam.Motion
+		g, err := motion.New(motion.Config{Width: m.Width, Threshold: m.Threshold, MinArea: m.MinArea, StillRefresh: m.StillRefresh.D()})
+		if err != nil {
+			return fail(fmt.Errorf("camera %s: motion: %w", cam.ID, err))
+		}
+		a.closers = append(a.closers, closerFunc(func() error { g.Close(); return nil }))
+		gate = func(f *video.Frame) bool { return g.Check(f.Img, f.StreamTime).Run }
+	}
+	if ls, ok := src.(video.LiveSource); ok {
+		if a.live == nil {
+			a.live = map[string]video.LiveSource{}
+		}
+		a.live[cam.ID] = ls
+	}
 	tc := tracker.Config{
 		HighThresh:     cfg.Tracker.HighThreshold,
 		LowThresh:      cfg.Tracker.LowThreshold,
@@ -69,6 +94,7 @@ func openCamera(ctx context.Context, cfg *config.Config, cam config.Camera, offl
 		Tracker:    tracker.New(tc),
 		Counter:    counter,
 		Aggregator: agg,
+		Gate:       gate,
 	}, info, nil
 }
 

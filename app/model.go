@@ -13,11 +13,11 @@ import (
 	"github.com/storesight/storesight/models"
 )
 
-// openDetector finds the configured model, installs it into model.dir when
+// openDetectors finds the configured model, installs it into model.dir when
 // it is missing there (from modelSource, else its pinned source URL), checks
-// its sha256, and opens an ONNX Runtime session for it. ctx cancels a
-// download.
-func openDetector(ctx context.Context, cfg *config.Config, modelSource string) (detectors.Detector, models.Manifest, error) {
+// its sha256, and opens model.sessions ONNX Runtime sessions for it. ctx
+// cancels a download.
+func openDetectors(ctx context.Context, cfg *config.Config, modelSource string) ([]detectors.Detector, models.Manifest, error) {
 	m, err := models.Lookup(cfg.Model.Name)
 	if err != nil {
 		return nil, m, fmt.Errorf("model.name %q: %w", cfg.Model.Name, err)
@@ -50,14 +50,23 @@ func openDetector(ctx context.Context, cfg *config.Config, modelSource string) (
 	if err := detectors.InitRuntime(""); err != nil {
 		return nil, m, err
 	}
-	d, err := detectors.NewONNX(m, path, detectors.Options{
-		Threads:        cfg.Model.Threads,
-		ScoreThreshold: float32(cfg.Model.ScoreThreshold),
-		NMSThreshold:   float32(cfg.Model.NMSThreshold),
-		Classes:        classes,
-	})
-	if err != nil {
-		return nil, m, fmt.Errorf("model %s: %w", m.Name, err)
+	sessions := max(cfg.Model.Sessions, 1)
+	var ds []detectors.Detector
+	for range sessions {
+		d, err := detectors.NewONNX(m, path, detectors.Options{
+			Threads:        cfg.Model.Threads,
+			ScoreThreshold: float32(cfg.Model.ScoreThreshold),
+			NMSThreshold:   float32(cfg.Model.NMSThreshold),
+			Classes:        classes,
+			MaxBatch:       cfg.Model.MaxBatch,
+		})
+		if err != nil {
+			for _, d := range ds {
+				d.Close()
+			}
+			return nil, m, fmt.Errorf("model %s: %w", m.Name, err)
+		}
+		ds = append(ds, d)
 	}
-	return d, m, nil
+	return ds, m, nil
 }

@@ -53,11 +53,19 @@ func printTotals(w io.Writer, sum *app.Summary) {
 	}
 	for _, c := range sum.Cameras {
 		st := c.Stats
-		fmt.Fprintf(w, "camera %s: %d frames decoded, %d analysed, %d skipped by fps, %d dropped, %d errors\n",
-			c.ID, st.Decoded, st.Analysed, st.Sampled, st.Dropped, st.Errors)
+		fmt.Fprintf(w, "camera %s: %d frames decoded, %d analysed, %d skipped by fps, %d without motion, %d dropped, %d errors\n",
+			c.ID, st.Decoded, st.Analysed, st.Sampled, st.Gated, st.Dropped, st.Errors)
+		if ls := c.Live; ls != nil {
+			fmt.Fprintf(w, "  live: %d pictures decoded, %d decode errors, %d dropped at source, %d reconnects\n",
+				ls.Decoded, ls.DecodeErrors, ls.Dropped, ls.Reconnects)
+		}
 		for _, l := range c.Lines {
 			t := c.Totals[l.Name]
 			fmt.Fprintf(w, "  line %-12s %s=%d %s=%d\n", l.Name, l.Forward, t[l.Forward], l.Backward, t[l.Backward])
 		}
+	}
+	if d := sum.Detector; d.Runs > 0 && sum.AnalysisDuration > 0 {
+		fmt.Fprintf(w, "detector: %d frames in %d runs, %.0f%% busy over %d session(s)\n", d.Frames, d.Runs,
+			100*d.Busy.Seconds()/(sum.AnalysisDuration.Seconds()*float64(d.Sessions)), d.Sessions)
 	}
 }

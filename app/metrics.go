@@ -1,0 +1,55 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/storesight/storesight/metrics"
+	"github.com/storesight/storesight/pipeline"
+	"github.com/storesight/storesight/video"
+)
+
+// startMetrics registers every camera, the Kafka sink and the detector pool
+// with a Prometheus registry and binds metrics.listen now, so a port in use
+// fails start-up instead of going unnoticed. Serving starts in Run.
+func (a *App) startMetrics() (pipeline.Output, error) {
+	m := metrics.New(a.cfg.Store.ID)
+	live := map[string]func() (video.LiveStats, bool){}
+	for _, c := range a.cams {
+		ls := a.live[c.ID]
+		fn := func() (video.LiveStats, bool) {
+			if ls == nil {
+				return video.LiveStats{}, false
+			}
+			return ls.LiveStats(), true
+		}
+		m.AddCamera(c.ID, c.Stats.Snapshot, fn)
+		live[c.ID] = fn
+	}
+	if a.sink != nil {
+		m.AddKafka(a.sink.Stats)
+	}
+	m.AddDetector(a.pool.Stats)
+	m.AddReadiness("cameras", metrics.CamerasOnline(live))
+	m.AddReadiness("pipeline", func() error {
+		if a.pipe == nil {
+			return errors.New("not started")
+		}
+		return nil
+	})
+	srv, err := metrics.Listen(a.cfg.Metrics.Listen, m.Handler(), a.log)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen %s: %w", a.cfg.Metrics.Listen, err)
+	}
+	a.metrics = srv
+	a.log.Info("metrics endpoint", "addr", "http://"+srv.Addr()+"/metrics")
+	return m.Output(), nil
+}
+
+// MetricsAddr is the address the metrics endpoint listens on, "" when off.
+func (a *App) MetricsAddr() string {
+	if a.metrics == nil {
+		return ""
+	}
+	return a.metrics.Addr()
+}
