@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
+	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 	"github.com/pion/rtp"
-	"gocv.io/x/gocv"
-
-	"github.com/storesight/storesight/avcodec"
 )
 
 // Reconnect and I/O timing. Backoff doubles from rtspMinBackoff to
@@ -23,79 +22,169 @@ const (
 	rtspMinBackoff = 250 * time.Millisecond
 	rtspMaxBackoff = 5 * time.Second
 	rtspIOTimeout  = 5 * time.Second
-	// rtspAUQueue decouples gortsplib's packet goroutine from decoding. When
-	// it is full the packet goroutine waits (TCP pushes back on the camera)
-	// instead of dropping access units, which would break inter prediction.
+	// rtspAUQueue decouples gortsplib's packet goroutine from the mode's
+	// work (decoding). When it is full the packet goroutine waits (TCP
+	// pushes back on the camera) instead of dropping access units, which
+	// would break inter prediction.
 	rtspAUQueue = 16
-	// rtspErrLogEvery limits decode-error logs of a corrupt stream.
-	rtspErrLogEvery = 10 * time.Second
 )
 
-// rtspReader is the goroutine that owns a camera's connection. Between
-// sessions it alone touches the decoder, clock and counters; during a
-// session gortsplib's packet goroutine only depacketizes and hands access
-// units over a channel.
-type rtspReader struct {
-	s *RTSPSource
-
-	clock     rtspClock
-	fps       fpsEstimator
-	fpsSPS    bool // Info.FPS came from the SPS; no estimate needed
-	fpsSent   bool // s.fpsKnown closed
-	seq       int64
-	delivered bool // a picture was ever delivered (s.firstPicture closed)
-	badSize   [2]int
-
-	lastErrLog time.Time
-	errsHidden int
+// rtspMode is what a connection does with the access units it receives:
+// decode them into pictures (RTSPSource) or hand them on coded
+// (RTSPStream). Its methods run on the reader goroutine only, one session
+// at a time: begin, then accessUnit for every access unit from the
+// session's first random-access one on, then end.
+type rtspMode interface {
+	// begin prepares a session on track (after DESCRIBE, before SETUP); an
+	// error ends the session as a failed connection.
+	begin(t *rtspTrack) error
+	// accessUnit handles one access unit. alive feeds the stall watchdog (a
+	// picture came out of it); delivered says the consumer got something,
+	// which resets the reconnect backoff.
+	accessUnit(t *rtspTrack, au rtspAU) (alive, delivered bool)
+	// end releases what begin acquired; the client may still be open.
+	end()
 }
 
-func newRTSPReader(s *RTSPSource, start time.Time) *rtspReader {
-	return &rtspReader{s: s, clock: rtspClock{start: start}}
+// rtspReader owns one camera connection on one goroutine (run): it
+// connects (DESCRIBE, SETUP, PLAY), depacketizes, watches for stalls,
+// reconnects with backoff, reports status and timestamps pictures; its
+// rtspMode decides what becomes of the access units. During a session
+// gortsplib's packet goroutine only depacketizes and hands access units
+// over a channel.
+type rtspReader struct {
+	spec     Spec // with defaults applied
+	log      *slog.Logger
+	url      *base.URL // with credentials; never logged
+	redacted string
+	scrub    scrubber
+	protocol *gortsplib.Protocol
+	mode     rtspMode
+
+	done    chan struct{} // run finished
+	first   chan struct{} // closed at the first delivery
+	attempt chan error    // each failed connection before the first delivery (non-blocking)
+
+	// Owned by the run goroutine.
+	clock     rtspClock
+	delivered bool // first is closed
+
+	packets, accessUnits, decodeErrors, connects, reconnects atomic.Int64
+
+	mu        sync.Mutex
+	state     liveState
+	reason    string // why offline
+	lastFrame time.Time
+	lastErr   error
+}
+
+type liveState int
+
+const (
+	stateStarting liveState = iota
+	stateOnline
+	stateOffline
+)
+
+// newRTSPReader checks spec and applies its defaults. Errors name the
+// camera and the redacted URL, never the password.
+func newRTSPReader(spec Spec) (*rtspReader, error) {
+	redacted := RedactURL(spec.URL)
+	u, err := base.ParseURL(spec.URL)
+	if err != nil {
+		// The parse error quotes fragments of the URL (e.g. a bad "port" that
+		// is really part of a password), so it is not passed on.
+		return nil, fmt.Errorf("camera %s: invalid rtsp URL %s", spec.Camera, redacted)
+	}
+	if u.Scheme != "rtsp" && u.Scheme != "rtsps" {
+		return nil, fmt.Errorf("camera %s: %s: not an rtsp:// or rtsps:// URL", spec.Camera, redacted)
+	}
+	var proto *gortsplib.Protocol
+	switch strings.ToLower(spec.Transport) {
+	case "", "auto":
+	case "tcp":
+		p := gortsplib.ProtocolTCP
+		proto = &p
+	case "udp":
+		p := gortsplib.ProtocolUDP
+		proto = &p
+	default:
+		return nil, fmt.Errorf("camera %s: unknown rtsp transport %q (want tcp, udp or empty)", spec.Camera, spec.Transport)
+	}
+	if spec.StallTimeout <= 0 {
+		spec.StallTimeout = DefaultStallTimeout
+	}
+	if spec.StartTimeout <= 0 {
+		spec.StartTimeout = DefaultStartTimeout
+	}
+	log := spec.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &rtspReader{
+		spec:     spec,
+		log:      log.With("camera", spec.Camera, "url", redacted),
+		url:      u,
+		redacted: redacted,
+		scrub:    newScrubber(spec.URL),
+		protocol: proto,
+		done:     make(chan struct{}),
+		first:    make(chan struct{}),
+		attempt:  make(chan error, 1),
+	}, nil
+}
+
+// start runs the reader with mode until the returned cancel is called;
+// done is closed once everything the reader started has stopped.
+func (r *rtspReader) start(mode rtspMode) context.CancelFunc {
+	r.mode = mode
+	r.clock = rtspClock{start: time.Now()}
+	ctx, cancel := context.WithCancel(context.Background())
+	go r.run(ctx)
+	return cancel
 }
 
 // rtspAU is one access unit with its timing, copied out of gortsplib's
 // buffers so it can cross goroutines.
 type rtspAU struct {
-	nalus [][]byte
-	pts   time.Duration
-	ntp   time.Time
-	ntpOK bool
+	nalus    [][]byte
+	pts      time.Duration
+	ntp      time.Time
+	ntpOK    bool
+	received time.Time // when the last packet arrived
 }
 
-var errConcealed = errors.New("picture decoded with concealed errors")
-
-// stallError ends a session that decoded no picture for a while.
+// stallError ends a session that delivered no picture for a while.
 type stallError struct{ after time.Duration }
 
 func (e stallError) Error() string { return fmt.Sprintf("no frames for %v", e.after) }
 
-// run connects, decodes and reconnects until ctx ends.
+// run connects, hands access units to the mode and reconnects until ctx
+// ends.
 func (r *rtspReader) run(ctx context.Context) {
-	s := r.s
-	defer close(s.done)
+	defer close(r.done)
 	backoff := rtspMinBackoff
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			s.reconnects.Add(1)
+			r.reconnects.Add(1)
 		}
 		flowed, err := r.session(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		err = s.scrub.err(err)
-		s.setLastError(err)
-		s.setOffline(err.Error(), false)
+		err = r.scrub.err(err)
+		r.setLastError(err)
+		r.setOffline(err.Error(), false)
 		if !r.delivered {
 			select {
-			case s.attempt <- err:
+			case r.attempt <- err:
 			default:
 			}
 		}
 		if flowed {
 			backoff = rtspMinBackoff
 		}
-		s.log.Debug("rtsp session ended", "err", err, "retry_in", backoff)
+		r.log.Debug("rtsp session ended", "err", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -108,28 +197,27 @@ func (r *rtspReader) run(ctx context.Context) {
 }
 
 // session runs one connection until it fails, stalls or ctx ends. It
-// reports whether any picture was delivered. When it returns, the client,
-// its goroutines and the decoder are gone.
+// reports whether anything was delivered. When it returns, the client, its
+// goroutines and the mode's session resources are gone.
 func (r *rtspReader) session(ctx context.Context) (flowed bool, err error) {
-	s := r.s
 	c := &gortsplib.Client{
-		Scheme:   s.url.Scheme,
-		Host:     s.url.Host,
-		Protocol: s.protocol,
+		Scheme:   r.url.Scheme,
+		Host:     r.url.Host,
+		Protocol: r.protocol,
 		// gortsplib's own silence timeout (checked at one-second
 		// granularity) comes after the stall watchdog, so a hung camera is
 		// reported as "no frames", not as a transport error.
-		ReadTimeout:  max(rtspIOTimeout, s.spec.StallTimeout+2*time.Second),
+		ReadTimeout:  max(rtspIOTimeout, r.spec.StallTimeout+2*time.Second),
 		WriteTimeout: rtspIOTimeout,
 		OnTransportSwitch: func(err error) {
-			s.log.Info("rtsp transport switch", "reason", s.scrub.text(err.Error()))
+			r.log.Info("rtsp transport switch", "reason", r.scrub.text(err.Error()))
 		},
 		OnPacketsLost: func(n uint64) {
-			s.log.Debug("rtp packets lost", "count", n)
+			r.log.Debug("rtp packets lost", "count", n)
 		},
 		OnDecodeError: func(err error) {
-			s.decodeErrors.Add(1)
-			s.log.Debug("rtp decode error", "err", s.scrub.text(err.Error()))
+			r.decodeErrors.Add(1)
+			r.log.Debug("rtp decode error", "err", r.scrub.text(err.Error()))
 		},
 	}
 	if err := c.Start(); err != nil {
@@ -155,7 +243,7 @@ func (r *rtspReader) session(ctx context.Context) (flowed bool, err error) {
 		}
 	}()
 
-	desc, _, err := c.Describe(s.url)
+	desc, _, err := c.Describe(r.url)
 	if err != nil {
 		return false, fmt.Errorf("connect: describe: %w", err)
 	}
@@ -163,18 +251,17 @@ func (r *rtspReader) session(ctx context.Context) (flowed bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("connect: %w", err)
 	}
-	dec, err := avcodec.NewDecoder(track.codec, avcodec.Options{Threads: 1})
-	if err != nil {
-		return false, fmt.Errorf("connect: %s decoder: %w", track.name, err)
+	if err := r.mode.begin(track); err != nil {
+		return false, fmt.Errorf("connect: %w", err)
 	}
-	defer dec.Close() // runs before the client closes; only this goroutine uses dec
+	defer r.mode.end() // runs before the client closes
 
 	if _, err := c.Setup(desc.BaseURL, medi, 0, 0); err != nil {
 		return false, fmt.Errorf("connect: setup: %w", err)
 	}
 	aus := make(chan rtspAU, rtspAUQueue)
 	c.OnPacketRTP(medi, track.format, func(pkt *rtp.Packet) {
-		s.packets.Add(1)
+		r.packets.Add(1)
 		pts, ok := c.PacketPTS(medi, pkt)
 		if !ok {
 			return
@@ -182,13 +269,13 @@ func (r *rtspReader) session(ctx context.Context) (flowed bool, err error) {
 		nalus, err := track.depacketize(pkt)
 		if err != nil {
 			if !track.incomplete(err) {
-				s.decodeErrors.Add(1)
+				r.decodeErrors.Add(1)
 			}
 			return
 		}
-		s.accessUnits.Add(1)
+		r.accessUnits.Add(1)
 		ntp, ntpOK := c.PacketNTP(medi, pkt)
-		au := rtspAU{nalus: cloneNALUs(nalus), pts: rtpDuration(pts, track.clockRate), ntp: ntp, ntpOK: ntpOK}
+		au := rtspAU{nalus: cloneNALUs(nalus), pts: rtpDuration(pts, track.clockRate), ntp: ntp, ntpOK: ntpOK, received: time.Now()}
 		select {
 		case aus <- au:
 		case <-sctx.Done():
@@ -197,27 +284,13 @@ func (r *rtspReader) session(ctx context.Context) (flowed bool, err error) {
 	if _, err := c.Play(nil); err != nil {
 		return false, fmt.Errorf("connect: play: %w", err)
 	}
-	s.connects.Add(1)
+	r.connects.Add(1)
 	waitErr = make(chan error, 1)
 	waitPending = true
 	go func() { waitErr <- c.Wait() }()
 
 	r.clock.newSession()
-	if r.fps.n < fpsSamples {
-		r.fps = fpsEstimator{}
-	}
-	scratch := s.pool.get()
-	defer func() { s.pool.put(scratch) }()
-	// Parameter sets from the SDP prime the decoder; cameras that only send
-	// them in-band repeat them before each key frame.
-	for _, p := range track.params {
-		r.learnFPS(track, p)
-		if _, err := dec.Decode([][]byte{p}, &scratch); err != nil {
-			s.decodeErrors.Add(1)
-		}
-	}
-
-	stall := time.NewTimer(s.spec.StallTimeout)
+	stall := time.NewTimer(r.spec.StallTimeout)
 	defer stall.Stop()
 	randomAccess := false
 	for {
@@ -228,125 +301,103 @@ func (r *rtspReader) session(ctx context.Context) (flowed bool, err error) {
 			waitPending = false
 			return flowed, fmt.Errorf("connection lost: %w", err)
 		case <-stall.C:
-			return flowed, stallError{s.spec.StallTimeout}
+			return flowed, stallError{r.spec.StallTimeout}
 		case au := <-aus:
 			// A decoder started mid-GOP produces garbage until the next key
-			// frame, after every (re)connect.
+			// frame, after every (re)connect, and a recording started there
+			// cannot be played: both begin at a random-access picture.
 			if !randomAccess {
 				if !track.isRandomAccess(au.nalus) {
 					continue
 				}
 				randomAccess = true
 			}
-			if !r.fpsSPS {
-				for _, n := range au.nalus {
-					r.learnFPS(track, n)
-				}
+			alive, delivered := r.mode.accessUnit(track, au)
+			if alive {
+				stall.Reset(r.spec.StallTimeout)
 			}
-			if scratch.Ptr() == nil {
-				scratch = s.pool.get()
-			}
-			// As with io.Reader, a picture may come out together with an
-			// error about part of the access unit.
-			// A damaged access unit often decodes without an error, with
-			// libavcodec concealing the loss; it still counts as a decode
-			// error, but the concealed picture is delivered.
-			t0 := time.Now()
-			ok, err := dec.Decode(au.nalus, &scratch)
-			s.decodeNanos.Add(int64(time.Since(t0)))
-			if err == nil && ok && dec.Corrupt() {
-				err = errConcealed
-			}
-			if err != nil {
-				s.decodeErrors.Add(1)
-				r.logDecodeError(err)
-			}
-			if !ok {
-				continue
-			}
-			s.decoded.Add(1)
-			stall.Reset(s.spec.StallTimeout)
-			img := scratch
-			scratch = gocv.Mat{}
-			if r.picture(img, au) {
+			if delivered {
 				flowed = true
 			}
 		}
 	}
 }
 
-// picture timestamps a decoded picture and queues it, unless its size
-// differs from the stream's: counting lines are pixel coordinates, so such
-// pictures are withheld and the camera reported offline until the size is
-// back. It takes ownership of img.
-func (r *rtspReader) picture(img gocv.Mat, au rtspAU) bool {
-	s := r.s
-	now := time.Now()
-	w, h := img.Cols(), img.Rows()
-	s.mu.Lock()
-	if !s.sizeKnown {
-		s.info.Width, s.info.Height, s.sizeKnown = w, h, true
-	}
-	iw, ih := s.info.Width, s.info.Height
-	s.mu.Unlock()
-	if w != iw || h != ih {
-		s.pool.put(img)
-		if r.badSize != [2]int{w, h} {
-			r.badSize = [2]int{w, h}
-			s.log.Error("rtsp camera changed its picture size; frames are withheld until it is back",
-				"want", fmt.Sprintf("%dx%d", iw, ih), "got", fmt.Sprintf("%dx%d", w, h))
-		}
-		s.setOffline(fmt.Sprintf("resolution changed from %dx%d to %dx%d", iw, ih, w, h), true)
-		return false
-	}
-	r.badSize = [2]int{}
-	pos, wall := r.clock.stamp(au.pts, au.ntp, au.ntpOK, now)
-	if !r.fpsSPS {
-		if fps, ok := r.fps.add(au.pts); ok {
-			r.setFPS(fps)
-		}
-	}
-	f := Frame{Camera: s.spec.Camera, Seq: r.seq, StreamTime: pos, Time: wall, Received: now, Img: img, pool: s.pool}
-	r.seq++
-	s.setOnline(now)
-	s.deliver(f)
+// markDelivered notes the first delivery for the opener; reader goroutine
+// only.
+func (r *rtspReader) markDelivered() {
 	if !r.delivered {
 		r.delivered = true
-		close(s.firstPicture)
+		close(r.first)
 	}
-	return true
 }
 
-// learnFPS takes the frame rate from an SPS's timing info.
-func (r *rtspReader) learnFPS(t *rtspTrack, nalu []byte) {
-	if r.fpsSPS {
+// setOnline records a delivery at wall time at and reports the camera back
+// online if it was offline.
+func (r *rtspReader) setOnline(at time.Time) {
+	r.mu.Lock()
+	prev := r.state
+	r.state, r.reason = stateOnline, ""
+	r.lastFrame = at
+	r.mu.Unlock()
+	if prev == stateOffline {
+		r.log.Info("rtsp camera online")
+		r.status(Status{Camera: r.spec.Camera, Online: true, Time: at})
+	}
+}
+
+// setOffline reports the camera offline once per outage. A sticky reason
+// (a changed resolution, which needs a person to act) is reported even
+// during an outage, once, and is not replaced by later connection errors.
+func (r *rtspReader) setOffline(reason string, sticky bool) {
+	r.mu.Lock()
+	prev, prevReason := r.state, r.reason
+	at := r.lastFrame
+	if prev == stateOffline && (!sticky || reason == prevReason) {
+		r.mu.Unlock()
 		return
 	}
-	if fps := t.spsFPS(nalu); fps > 0 && fps <= 1000 && !math.IsInf(fps, 0) {
-		r.fpsSPS = true
-		r.setFPS(math.Round(fps*1000) / 1000)
+	r.state, r.reason = stateOffline, reason
+	r.mu.Unlock()
+	if at.IsZero() {
+		at = time.Now()
+	}
+	r.log.Warn("rtsp camera offline", "reason", reason)
+	r.status(Status{Camera: r.spec.Camera, Online: false, Time: at, Reason: reason})
+}
+
+func (r *rtspReader) status(st Status) {
+	if r.spec.OnStatus != nil {
+		r.spec.OnStatus(st)
 	}
 }
 
-func (r *rtspReader) setFPS(fps float64) {
-	s := r.s
-	s.mu.Lock()
-	s.info.FPS = fps
-	s.mu.Unlock()
-	if !r.fpsSent {
-		r.fpsSent = true
-		close(s.fpsKnown)
+// liveStats fills the connection's counters; modes add their own.
+func (r *rtspReader) liveStats() LiveStats {
+	r.mu.Lock()
+	online, last := r.state == stateOnline, r.lastFrame
+	r.mu.Unlock()
+	return LiveStats{
+		Packets:      r.packets.Load(),
+		AccessUnits:  r.accessUnits.Load(),
+		DecodeErrors: r.decodeErrors.Load(),
+		Connects:     r.connects.Load(),
+		Reconnects:   r.reconnects.Load(),
+		Online:       online,
+		LastFrame:    last,
 	}
 }
 
-// logDecodeError logs a corrupt stream at most every rtspErrLogEvery.
-func (r *rtspReader) logDecodeError(err error) {
-	if time.Since(r.lastErrLog) < rtspErrLogEvery {
-		r.errsHidden++
-		return
-	}
-	r.s.log.Warn("rtsp decode error", "err", err, "suppressed", r.errsHidden)
-	r.lastErrLog, r.errsHidden = time.Now(), 0
+func (r *rtspReader) setLastError(err error) {
+	r.mu.Lock()
+	r.lastErr = err
+	r.mu.Unlock()
+}
+
+func (r *rtspReader) lastError() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastErr
 }
 
 // isPermanent tells errors that retrying during startup will not fix:

@@ -30,6 +30,11 @@ type rtspTrack struct {
 	incomplete     func(error) bool // depacketizer errors that only mean "wait"
 	isRandomAccess func([][]byte) bool
 	spsFPS         func(nalu []byte) float64 // 0 when nalu is no SPS or has no timing
+	// paramSlot tells which parameter set a NAL unit is, as an index in
+	// decoding order (H.264: SPS 0, PPS 1; H.265: VPS 0, SPS 1, PPS 2), or
+	// -1 for other NAL units.
+	paramSlot  func(nalu []byte) int
+	paramSlots int
 }
 
 // unsupportedCodecError says a camera offers no video this build decodes.
@@ -96,6 +101,19 @@ func h264Track(f *format.H264) (*rtspTrack, error) {
 			}
 			return sps.FPS()
 		},
+		paramSlot: func(n []byte) int {
+			if len(n) == 0 {
+				return -1
+			}
+			switch h264.NALUType(n[0] & 0x1f) {
+			case h264.NALUTypeSPS:
+				return 0
+			case h264.NALUTypePPS:
+				return 1
+			}
+			return -1
+		},
+		paramSlots: 2,
 	}
 	sps, pps := f.SafeParams()
 	for _, p := range [][]byte{sps, pps} {
@@ -128,6 +146,21 @@ func h265Track(f *format.H265) (*rtspTrack, error) {
 			}
 			return sps.FPS()
 		},
+		paramSlot: func(n []byte) int {
+			if len(n) < 2 {
+				return -1
+			}
+			switch h265.NALUType((n[0] >> 1) & 0x3f) {
+			case h265.NALUType_VPS_NUT:
+				return 0
+			case h265.NALUType_SPS_NUT:
+				return 1
+			case h265.NALUType_PPS_NUT:
+				return 2
+			}
+			return -1
+		},
+		paramSlots: 3,
 	}
 	vps, sps, pps := f.SafeParams()
 	for _, p := range [][]byte{vps, sps, pps} {
