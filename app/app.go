@@ -14,6 +14,7 @@ import (
 
 	"github.com/storesight/storesight/config"
 	"github.com/storesight/storesight/events"
+	"github.com/storesight/storesight/evidence"
 	"github.com/storesight/storesight/metrics"
 	"github.com/storesight/storesight/pipeline"
 	"github.com/storesight/storesight/video"
@@ -40,21 +41,23 @@ type Options struct {
 
 // App is one store's running process.
 type App struct {
-	cfg     *config.Config
-	opts    Options
-	log     *slog.Logger
-	cams    []*pipeline.Camera
-	infos   []video.Info
-	live    map[string]video.LiveSource // by camera id
-	pool    *pipeline.DetectorPool
-	status  *statusPublisher
-	metrics *metrics.Server
-	pipe    *pipeline.Pipeline
-	embed   *events.Embedded
-	sink    *events.KafkaSink
-	evout   *pipeline.EventOutput
-	files   []flusher
-	closers []io.Closer
+	cfg   *config.Config
+	opts  Options
+	log   *slog.Logger
+	cams  []*pipeline.Camera
+	infos []video.Info
+	live  map[string]video.LiveSource // by camera id
+	// recorders keep the main streams of cameras with main_source.
+	recorders map[string]*evidence.Recorder
+	pool      *pipeline.DetectorPool
+	status    *statusPublisher
+	metrics   *metrics.Server
+	pipe      *pipeline.Pipeline
+	embed     *events.Embedded
+	sink      *events.KafkaSink
+	evout     *pipeline.EventOutput
+	files     []flusher
+	closers   []io.Closer
 }
 
 type flusher interface{ Flush() error }
@@ -254,7 +257,7 @@ func (a *App) Run(ctx context.Context) (*Summary, error) {
 	bgDone.Add(1)
 	go func() {
 		defer bgDone.Done()
-		a.status.run(bg, a.live)
+		a.status.run(bg, a.live, a.recorders)
 	}()
 	if a.metrics != nil {
 		bgDone.Add(1)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/storesight/storesight/config"
 	"github.com/storesight/storesight/counting"
+	"github.com/storesight/storesight/evidence"
 	"github.com/storesight/storesight/geom"
 	"github.com/storesight/storesight/motion"
 	"github.com/storesight/storesight/pipeline"
@@ -67,6 +68,24 @@ func (a *App) openCamera(ctx context.Context, cam config.Camera) (*pipeline.Came
 		}
 		a.closers = append(a.closers, closerFunc(func() error { g.Close(); return nil }))
 		gate = func(f *video.Frame) bool { return g.Check(f.Img, f.StreamTime).Run }
+	}
+	if cam.MainSource != "" && !offline {
+		rec := evidence.NewRecorder(video.Spec{
+			Camera: cam.ID, URL: cam.MainSource, Transport: spec.Transport,
+			StallTimeout: spec.StallTimeout, StartTimeout: spec.StartTimeout,
+			OnStatus: a.status.notify("main"), Log: a.log,
+		}, evidence.Options{})
+		// Start fails only on what retrying cannot fix (bad URL, refused
+		// credentials, no H.264/H.265); a camera that is down is recorded
+		// once it is back.
+		if err := rec.Start(ctx); err != nil {
+			return fail(fmt.Errorf("camera %s: main_source: %w", cam.ID, err))
+		}
+		a.closers = append(a.closers, rec)
+		if a.recorders == nil {
+			a.recorders = map[string]*evidence.Recorder{}
+		}
+		a.recorders[cam.ID] = rec
 	}
 	if ls, ok := src.(video.LiveSource); ok {
 		if a.live == nil {

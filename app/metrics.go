@@ -3,7 +3,9 @@ package app
 import (
 	"errors"
 	"fmt"
+	"net/http"
 
+	"github.com/storesight/storesight/evidence"
 	"github.com/storesight/storesight/metrics"
 	"github.com/storesight/storesight/pipeline"
 	"github.com/storesight/storesight/video"
@@ -37,7 +39,12 @@ func (a *App) startMetrics() (pipeline.Output, error) {
 		}
 		return nil
 	})
-	srv, err := metrics.Listen(a.cfg.Metrics.Listen, m.Handler(), a.log)
+	mux := http.NewServeMux()
+	mux.Handle("/", m.Handler())
+	if len(a.recorders) > 0 {
+		mux.Handle("/cameras/", evidence.Handler(a.recorders))
+	}
+	srv, err := metrics.Listen(a.cfg.Metrics.Listen, mux, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("metrics.listen %s: %w", a.cfg.Metrics.Listen, err)
 	}

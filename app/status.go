@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/storesight/storesight/events"
+	"github.com/storesight/storesight/evidence"
 	"github.com/storesight/storesight/pipeline"
 	"github.com/storesight/storesight/video"
 )
@@ -47,16 +48,16 @@ func (p *statusPublisher) notify(stream string) func(video.Status) {
 }
 
 // run publishes changes until ctx ends, then what is still queued.
-func (p *statusPublisher) run(ctx context.Context, live map[string]video.LiveSource) {
+func (p *statusPublisher) run(ctx context.Context, live map[string]video.LiveSource, main map[string]*evidence.Recorder) {
 	for {
 		select {
 		case c := <-p.ch:
-			p.publish(c, live)
+			p.publish(c, live, main)
 		case <-ctx.Done():
 			for {
 				select {
 				case c := <-p.ch:
-					p.publish(c, live)
+					p.publish(c, live, main)
 				default:
 					return
 				}
@@ -65,10 +66,13 @@ func (p *statusPublisher) run(ctx context.Context, live map[string]video.LiveSou
 	}
 }
 
-func (p *statusPublisher) publish(c statusChange, live map[string]video.LiveSource) {
+func (p *statusPublisher) publish(c statusChange, live map[string]video.LiveSource, main map[string]*evidence.Recorder) {
 	var ls video.LiveStats
 	if src := live[c.st.Camera]; src != nil && c.stream == "detect" {
 		ls = src.LiveStats()
+	}
+	if rec := main[c.st.Camera]; rec != nil && c.stream == "main" {
+		ls = rec.Stats().Live
 	}
 	if c.st.Online {
 		p.log.Info("camera online", "camera", c.st.Camera, "stream", c.stream, "reconnects", ls.Reconnects)
