@@ -106,6 +106,13 @@ func NewDecoder(c Codec, opts Options) (*Decoder, error) {
 	}
 	r.ctx.thread_count = C.int(threads)
 	r.ctx.max_pixels = maxPixels
+	if c == H265 {
+		// FFmpeg 5.1's HEVC decoder conceals damaged slice data without
+		// an error and without flagging the picture; with explode it
+		// reports the damage (and withholds that picture), so corrupt
+		// streams show up in decode_errors instead of as grey smears.
+		r.ctx.err_recognition |= C.AV_EF_EXPLODE
+	}
 	if ret := C.avcodec_open2(r.ctx, codec, nil); ret < 0 {
 		r.free()
 		return nil, fmt.Errorf("avcodec: opening %v decoder: %s", c, avErrorString(ret))
