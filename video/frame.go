@@ -1,5 +1,6 @@
 // Package video reads cameras and video files and turns them into decoded
-// frames that carry their camera's stream time.
+// frames that carry their camera's stream time, or, for evidence, into
+// coded access units (RTSPStream) that are kept without decoding.
 package video
 
 import (
