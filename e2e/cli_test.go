@@ -424,7 +424,7 @@ func TestCLIAnalyze1080p(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("storesight %s: exit %d\nstderr:\n%s", strings.Join(args, " "), r.code, r.stderr)
 		}
-		if want := fmt.Sprintf("%d frames decoded, %d analysed, 0 skipped by fps, 0 dropped, 0 errors", frames, frames); !strings.Contains(r.stdout, want) {
+		if want := fmt.Sprintf("%d frames decoded, %d analysed, 0 skipped by fps, 0 without motion, 0 dropped, 0 errors", frames, frames); !strings.Contains(r.stdout, want) {
 			t.Errorf("%s: stdout lacks %q:\n%s", name, want, r.stdout)
 		}
 		return r, evPath, tracks
