@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -33,12 +32,6 @@ func (a *App) startMetrics() (pipeline.Output, error) {
 	}
 	m.AddDetector(a.pool.Stats)
 	m.AddReadiness("cameras", metrics.CamerasOnline(live))
-	m.AddReadiness("pipeline", func() error {
-		if a.pipe == nil {
-			return errors.New("not started")
-		}
-		return nil
-	})
 	mux := http.NewServeMux()
 	mux.Handle("/", m.Handler())
 	if len(a.recorders) > 0 {

@@ -95,10 +95,15 @@ func (h *handler) lookup(path string) *gortsplib.ServerStream {
 }
 
 func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	if err := h.authorize(ctx.Conn, ctx.Request); err != nil {
+	return h.readerStream(ctx.Conn, ctx.Request, ctx.Path)
+}
+
+// readerStream authorizes a reader's request and finds the stream of path.
+func (h *handler) readerStream(conn *gortsplib.ServerConn, req *base.Request, path string) (*base.Response, *gortsplib.ServerStream, error) {
+	if err := h.authorize(conn, req); err != nil {
 		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, err
 	}
-	st := h.lookup(ctx.Path)
+	st := h.lookup(path)
 	if st == nil {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
 	}
@@ -116,14 +121,7 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
 		return &base.Response{StatusCode: base.StatusOK}, nil, nil
 	}
-	if err := h.authorize(ctx.Conn, ctx.Request); err != nil {
-		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, err
-	}
-	st := h.lookup(ctx.Path)
-	if st == nil {
-		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
-	}
-	return &base.Response{StatusCode: base.StatusOK}, st, nil
+	return h.readerStream(ctx.Conn, ctx.Request, ctx.Path)
 }
 
 func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
