@@ -14,6 +14,7 @@ var DefaultTopics = map[string]string{
 	TypeLineCount:     "storesight.counts",
 	TypeZoneOccupancy: "storesight.counts",
 	TypeCameraStatus:  "storesight.camera-status",
+	TypeAlert:         "storesight.alerts",
 }
 
 // Config configures a KafkaSink. Zero values take the defaults noted.

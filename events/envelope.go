@@ -22,6 +22,9 @@ const (
 	TypeZoneOccupancy = "zone_occupancy"
 	// TypeCameraStatus is a live camera going offline or coming back.
 	TypeCameraStatus = "camera_status"
+	// TypeAlert is one step in the life of an alert (raised, updated,
+	// resolved, acknowledged, false alarm).
+	TypeAlert = "alert"
 )
 
 // Store identifies the shop an event comes from.

@@ -19,7 +19,7 @@ import (
 var (
 	annotationKeywords = map[string]bool{"$schema": true, "$id": true, "title": true, "description": true}
 	checkedKeywords    = map[string]bool{"type": true, "required": true, "properties": true,
-		"additionalProperties": true, "format": true, "minimum": true, "const": true, "pattern": true, "enum": true}
+		"additionalProperties": true, "format": true, "minimum": true, "const": true, "pattern": true, "enum": true, "items": true}
 )
 
 // CheckSchemas checks an encoded envelope against the envelope schema and
@@ -111,6 +111,13 @@ func checkSchema(s map[string]any, v any, path string) []string {
 		if n, ok := v.(json.Number); ok {
 			if f, _ := n.Float64(); f < m {
 				fail("%v is below minimum %v", n, m)
+			}
+		}
+	}
+	if items, ok := s["items"].(map[string]any); ok {
+		if arr, ok := v.([]any); ok {
+			for i, it := range arr {
+				errs = append(errs, checkSchema(items, it, fmt.Sprintf("%s[%d]", path, i))...)
 			}
 		}
 	}

@@ -287,7 +287,7 @@ func TestPublishRejectsBadEvents(t *testing.T) {
 	defer s.Close(context.Background())
 	good := crossingEvent(t, "s1", "cam-0", 1)
 	unknown := good
-	unknown.Type = "alert"
+	unknown.Type = "no_such_type"
 	if err := s.Publish(unknown); !errors.Is(err, ErrUnknownType) {
 		t.Fatalf("unknown type: %v", err)
 	}
@@ -336,8 +336,9 @@ func TestSinkDeadLettersWhatKafkaCannotTake(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
 	dir := t.TempDir()
-	// A spill file from a run configured with a topic for "alert".
-	alert, err := NewEnvelope(ID("alert", "1"), "alert", Store{ID: "s1"}, "cam-0", testBase, map[string]string{"rule": "r"})
+	// A spill file from a run (a newer version) that had a topic for
+	// "shelf_gap", a type this sink does not know.
+	alert, err := NewEnvelope(ID("shelf_gap", "1"), "shelf_gap", Store{ID: "s1"}, "cam-0", testBase, map[string]string{"rule": "r"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,7 +165,9 @@ func checkSnapshot(t *testing.T, rec *Recorder, ref *reference, at time.Time) in
 	p := snapshot(t, rec, at)
 	defer p.Close()
 	i, best, second := ref.match(t, p.Img)
-	if best > 0.5 || second < best+0.5 {
+	// Neighbouring vtest pictures can differ by as little as ~0.45 where
+	// few people move, so the margin to the runner-up is 0.3, not more.
+	if best > 0.5 || second < best+0.3 {
 		t.Fatalf("snapshot at %v is no clear match of a source picture: difference %.2f, runner-up %.2f", at, best, second)
 	}
 	if k := gopOffset(t, rec, p.Time); i%testGOP != k {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"gocv.io/x/gocv"
+
 	"github.com/storesight/storesight/counting"
 	"github.com/storesight/storesight/tracker"
 	"github.com/storesight/storesight/video"
@@ -26,6 +28,13 @@ type Camera struct {
 	Tracker    *tracker.Tracker
 	Counter    *counting.Counter
 	Aggregator *counting.Aggregator // optional
+	// Dweller, when set, follows zone visits (dwell per person, through
+	// short occlusions and ID switches).
+	Dweller *counting.Dweller
+	// Counted, when set, says which tracks lines, zones and dwell see
+	// (persons); other classes (a knife) are tracked for the alert rules
+	// but must never count as people.
+	Counted func(t tracker.Track) bool
 	// Gate, when set, decides per frame whether the detector must run
 	// (motion gating). A frame it rejects is not analysed at all: the
 	// tracker and counters only see analysed frames, so nothing is
@@ -94,8 +103,8 @@ func (c *Camera) work(ctx context.Context, q *frameQueue, pool *DetectorPool, ou
 			continue
 		}
 		r, err := c.analyse(ctx, &f, pool)
-		f.Release()
 		if err != nil {
+			f.Release()
 			if ctx.Err() == nil {
 				c.Stats.Errors.Add(1)
 				log.Error("analyse frame", "camera", c.ID, "frame", f.Seq, "err", err)
@@ -104,6 +113,9 @@ func (c *Camera) work(ctx context.Context, q *frameQueue, pool *DetectorPool, ou
 		}
 		c.Stats.Analysed.Add(1)
 		out.Result(r)
+		// The image was lent to the outputs for the call only.
+		r.Image = gocv.Mat{}
+		f.Release()
 		last = r
 	}
 	out.Result(c.final(last))
@@ -117,12 +129,24 @@ func (c *Camera) analyse(ctx context.Context, f *video.Frame, pool *DetectorPool
 	}
 	r := &Result{
 		Camera: c.ID, Frame: f.Seq, StreamTime: f.StreamTime, Time: f.Time,
-		Width: f.Img.Cols(), Height: f.Img.Rows(), Detections: dets, Detect: time.Since(t0),
+		Width: f.Img.Cols(), Height: f.Img.Rows(), Image: f.Img, Detections: dets, Detect: time.Since(t0),
 	}
 	r.Tracks = c.Tracker.Update(dets)
+	counted := r.Tracks
+	if c.Counted != nil {
+		counted = make([]tracker.Track, 0, len(r.Tracks))
+		for _, t := range r.Tracks {
+			if c.Counted(t) {
+				counted = append(counted, t)
+			}
+		}
+	}
 	r.Crossings, r.Occupancy = c.Counter.Update(counting.Observation{
-		Frame: f.Seq, StreamTime: f.StreamTime, Time: f.Time, Tracks: r.Tracks,
+		Frame: f.Seq, StreamTime: f.StreamTime, Time: f.Time, Tracks: counted,
 	})
+	if c.Dweller != nil {
+		r.Dwell, r.Visits = c.Dweller.Update(f.Seq, f.Time, counted)
+	}
 	if c.Aggregator != nil {
 		if w, closed := c.Aggregator.Add(f.Time, r.Crossings, r.Occupancy); closed {
 			r.Windows = append(r.Windows, w)
@@ -141,6 +165,9 @@ func (c *Camera) final(last *Result) *Result {
 		r.Frame, r.StreamTime, r.Time, r.Width, r.Height = last.Frame, last.StreamTime, last.Time, last.Width, last.Height
 	}
 	r.Crossings = c.Counter.Flush()
+	if c.Dweller != nil {
+		r.Visits = c.Dweller.Flush()
+	}
 	if c.Aggregator != nil {
 		if w, closed := c.Aggregator.Flush(r.Crossings); closed {
 			r.Windows = append(r.Windows, w)

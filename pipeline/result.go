@@ -3,6 +3,8 @@ package pipeline
 import (
 	"time"
 
+	"gocv.io/x/gocv"
+
 	"github.com/storesight/storesight/counting"
 	"github.com/storesight/storesight/detectors"
 	"github.com/storesight/storesight/tracker"
@@ -16,10 +18,21 @@ type Result struct {
 	StreamTime    time.Duration
 	Time          time.Time // event time
 	Width, Height int
-	Detections    []detectors.Detection
-	Tracks        []tracker.Track
-	Crossings     []counting.Crossing
-	Occupancy     map[string]int
+	// Image is the analysed frame (BGR). It is borrowed: valid only during
+	// Output.Result, released right after; Clone it to keep it. Empty on
+	// the Final result.
+	Image      gocv.Mat
+	Detections []detectors.Detection
+	// Tracks are the confirmed tracks of every configured class matched in
+	// this frame; counting and dwell see only the counted classes.
+	Tracks    []tracker.Track
+	Crossings []counting.Crossing
+	Occupancy map[string]int
+	// Dwell holds the zone visits in progress (counted classes only), when
+	// the camera has a dweller.
+	Dwell []counting.Presence
+	// Visits holds the zone visits that ended at this frame.
+	Visits []counting.Presence
 	// Windows holds the aggregate windows that closed at this frame (at most
 	// one, except at the end of a stream).
 	Windows []counting.Window
