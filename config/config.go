@@ -23,6 +23,9 @@ type Config struct {
 	Kafka   Kafka    `yaml:"kafka"`
 	Outputs Outputs  `yaml:"outputs"`
 	Metrics Metrics  `yaml:"metrics"`
+	Dwell   Dwell    `yaml:"dwell"`
+	Alerts  Alerts   `yaml:"alerts"`
+	SMS     SMS      `yaml:"sms"`
 	Log     Log      `yaml:"log"`
 
 	// file and keyLines let Validate, which runs after defaults have been
@@ -37,6 +40,25 @@ type Store struct {
 	Name     string `yaml:"name"`
 	Region   string `yaml:"region"`
 	Timezone string `yaml:"timezone"`
+	// Hours are the opening hours; after_hours alert rules fire outside
+	// them. Unset means the store never closes.
+	Hours Hours `yaml:"hours"`
+	// Holidays are dates (YYYY-MM-DD, store time) on which the store is
+	// closed all day.
+	Holidays []string `yaml:"holidays"`
+}
+
+// Hours lists the opening ranges ("09:00-18:00"; "22:00-06:00" runs past
+// midnight) per weekday, in the store's time zone. A day without ranges
+// is closed.
+type Hours struct {
+	Mon []string `yaml:"mon"`
+	Tue []string `yaml:"tue"`
+	Wed []string `yaml:"wed"`
+	Thu []string `yaml:"thu"`
+	Fri []string `yaml:"fri"`
+	Sat []string `yaml:"sat"`
+	Sun []string `yaml:"sun"`
 }
 
 // Model selects the detection model by manifest name and sets its
@@ -165,6 +187,121 @@ type Zone struct {
 	Polygon []Point `yaml:"polygon"`
 }
 
+// Dwell configures how zone visits are followed (loitering, dwell).
+type Dwell struct {
+	// Gap is how long a person may be unseen (occluded, missed) and keep
+	// the visit.
+	Gap Duration `yaml:"gap"`
+	// Rejoin: a new track id appearing within gap, closer than rejoin x the
+	// lost person's box height to where they were last seen, continues
+	// their visit (the tracker switched ids).
+	Rejoin float64 `yaml:"rejoin"`
+}
+
+// Alerts configures the alert rules and their evidence.
+type Alerts struct {
+	// NotifyLevel is the lowest verification level that notifies people
+	// (SMS): 0 unverified, 1 indication, 2 confirmed human presence, 3
+	// threat to property, 4 threat to life. Every alert goes to Kafka.
+	NotifyLevel int `yaml:"notify_level"`
+	// PublicURL is the base of snapshot links in events and SMS, as
+	// managers' phones reach this box (e.g. https://shop-12.example.com);
+	// empty uses http://<metrics.listen>.
+	PublicURL string `yaml:"public_url"`
+	// UpdateEvery is the least time between two 'updated' steps of one
+	// alert.
+	UpdateEvery Duration  `yaml:"update_every"`
+	Snapshots   Snapshots `yaml:"snapshots"`
+	Rules       []Rule    `yaml:"rules"`
+}
+
+// Snapshots configures the directory of alert snapshots.
+type Snapshots struct {
+	Dir    string   `yaml:"dir"`
+	MaxAge Duration `yaml:"max_age"`
+	// MaxMB caps the directory's size in MiB; the oldest go first.
+	MaxMB   int `yaml:"max_mb"`
+	Quality int `yaml:"quality"`
+}
+
+// Rule is one alert rule. Keys not used by its kind must stay unset.
+type Rule struct {
+	Name string `yaml:"name"`
+	// Kind is loitering, weapon, after_hours or occupancy.
+	Kind string `yaml:"kind"`
+	// Cameras the rule watches; empty means every camera.
+	Cameras []string `yaml:"cameras"`
+	// Zone names a zone of each watched camera: required for loitering and
+	// occupancy, optional for weapon and after_hours.
+	Zone string `yaml:"zone"`
+	// Level is the verification level once confirmed; 0 takes the kind's
+	// default (weapon 4, loitering and after_hours 2, occupancy 1).
+	Level int `yaml:"level"`
+	// Dwell (loitering) is how long a person stays in the zone.
+	Dwell Duration `yaml:"dwell"`
+	// Max and For (occupancy): more than Max people for at least For.
+	Max int      `yaml:"max"`
+	For Duration `yaml:"for"`
+	// Classes (weapon) are model class names; each must be in
+	// model.classes so the detector reports it.
+	Classes  []string `yaml:"classes"`
+	MinScore float64  `yaml:"min_score"`
+	// Frames of the last Window analysed frames must show the condition
+	// (weapon, after_hours).
+	Frames int `yaml:"frames"`
+	Window int `yaml:"window"`
+	// Near (weapon): the object's centre lies within the person's box grown
+	// by near x the person's height.
+	Near float64 `yaml:"near"`
+	// Clear is how long the condition must be gone before the alert is
+	// resolved.
+	Clear Duration `yaml:"clear"`
+}
+
+// SMS configures text messages to managers via Twilio. Without
+// credentials it runs dry: it logs what it would send.
+type SMS struct {
+	// AccountSID and AuthToken default to the environment variables
+	// TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN; prefer those for the token.
+	AccountSID string `yaml:"account_sid"`
+	AuthToken  string `yaml:"auth_token"`
+	// DryRun logs instead of sending even with credentials.
+	DryRun bool `yaml:"dry_run"`
+	// From is the sending number, E.164.
+	From string `yaml:"from"`
+	// Escalation is the chain: the first tier gets the alert, each later
+	// tier gets it when nobody acknowledged it within its after.
+	Escalation []Tier `yaml:"escalation"`
+	// Cooldown: a new alert of the same camera, rule and zone within
+	// cooldown of the last text is not texted again.
+	Cooldown Duration `yaml:"cooldown"`
+	// QuietHours are daily ranges ("22:00-06:00", store time) in which only
+	// alerts at quiet_min_level or above are texted.
+	QuietHours    []string `yaml:"quiet_hours"`
+	QuietMinLevel int      `yaml:"quiet_min_level"`
+	// RatePerHour caps the texts of this store in any rolling hour (threats
+	// to life are always sent).
+	RatePerHour    int      `yaml:"rate_per_hour"`
+	MaxAttempts    int      `yaml:"max_attempts"`
+	BackoffMin     Duration `yaml:"backoff_min"`
+	BackoffMax     Duration `yaml:"backoff_max"`
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// StateDir keeps the outbox journal (nothing is lost or sent twice
+	// across restarts) and the replies already handled.
+	StateDir string `yaml:"state_dir"`
+	// WebhookURL is the public URL Twilio posts replies to (ACK 1234 /
+	// FALSE 1234); its path is served on metrics.listen. Twilio signs the
+	// full URL, so it must be exactly what is configured at Twilio.
+	WebhookURL string `yaml:"webhook_url"`
+}
+
+// Tier is one step of the escalation chain.
+type Tier struct {
+	Name    string   `yaml:"name"`
+	Numbers []string `yaml:"numbers"`
+	After   Duration `yaml:"after"`
+}
+
 // Kafka configures the event sink. No brokers means storesight starts its
 // embedded broker on EmbeddedAddr.
 type Kafka struct {
@@ -183,6 +320,8 @@ type Topics struct {
 	// Status receives camera_status events (a camera went offline or came
 	// back).
 	Status string `yaml:"status"`
+	// Alerts receives every step of every alert.
+	Alerts string `yaml:"alerts"`
 }
 
 // Outputs are the local (non-Kafka) outputs.
@@ -229,12 +368,34 @@ func Default() *Config {
 				Crossings: "storesight.crossings",
 				Counts:    "storesight.counts",
 				Status:    "storesight.camera-status",
+				Alerts:    "storesight.alerts",
 			},
 			QueueSize: 1024,
 			SpillDir:  ".storesight/spill",
 		},
 		Outputs: Outputs{Stdout: true},
-		Log:     Log{Level: "info", Format: "text"},
+		Dwell:   Dwell{Gap: Duration(3 * time.Second), Rejoin: 0.5},
+		Alerts: Alerts{
+			NotifyLevel: 2, UpdateEvery: Duration(10 * time.Second),
+			Snapshots: Snapshots{Dir: ".storesight/snapshots", MaxAge: Duration(30 * 24 * time.Hour), MaxMB: 1024, Quality: 85},
+			Rules:     []Rule{},
+		},
+		SMS: SMS{
+			Escalation: []Tier{}, Cooldown: Duration(10 * time.Minute), QuietMinLevel: 4, RatePerHour: 30,
+			MaxAttempts: 6, BackoffMin: Duration(time.Second), BackoffMax: Duration(time.Minute),
+			RequestTimeout: Duration(10 * time.Second), StateDir: ".storesight/sms",
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// DefaultRule returns a rule with the defaults of every kind; keys that
+// do not apply to the rule's kind are ignored.
+func DefaultRule() Rule {
+	return Rule{
+		Dwell: Duration(time.Minute), For: Duration(10 * time.Second),
+		Classes: []string{"knife", "scissors", "baseball bat"}, MinScore: 0.4,
+		Frames: 3, Window: 5, Near: 0.5, Clear: Duration(5 * time.Second),
 	}
 }
 

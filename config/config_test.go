@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -170,8 +171,14 @@ func TestExampleLoadsAndDocumentsEveryOption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Rules of different kinds use different keys, so the keys of a rule
+	// may be documented in any of the example's rules.
+	documented := map[string]bool{}
+	for p := range c.keyLines {
+		documented[ruleIndex.ReplaceAllString(p, "rules[0]")] = true
+	}
 	for _, path := range schemaKeys(reflect.TypeOf(Config{}), "") {
-		if _, ok := c.keyLines[path]; !ok {
+		if !documented[path] {
 			t.Errorf("storesight.example.yml does not document %s", path)
 		}
 	}
@@ -183,6 +190,9 @@ func TestExampleLoadsAndDocumentsEveryOption(t *testing.T) {
 	cam, line := c.Cameras[0], c.Cameras[0].Lines[0]
 	got := exported(c)
 	got.Store.ID, got.Cameras = "", []Camera{}
+	// Examples of what has no default: opening hours, rules, people to text.
+	got.Store.Hours, got.Store.Holidays, got.Model.Classes = Hours{}, nil, []string{"person"}
+	got.Alerts.Rules, got.SMS.From, got.SMS.Escalation, got.SMS.QuietHours = []Rule{}, "", []Tier{}, nil
 	if want := exported(Default()); !reflect.DeepEqual(got, want) {
 		t.Errorf("example values differ from Default():\n got %+v\nwant %+v", got, want)
 	}
@@ -195,6 +205,8 @@ func TestExampleLoadsAndDocumentsEveryOption(t *testing.T) {
 		t.Errorf("example line differs from DefaultLine():\n got %+v\nwant %+v", line, want)
 	}
 }
+
+var ruleIndex = regexp.MustCompile(`rules\[[0-9]+\]`)
 
 // schemaKeys lists every key path of the schema, descending into the first
 // element of lists of structs.

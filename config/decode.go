@@ -237,6 +237,8 @@ func setElementDefaults(e reflect.Value) {
 		*p = DefaultCamera()
 	case *Line:
 		*p = DefaultLine()
+	case *Rule:
+		*p = DefaultRule()
 	}
 }
 

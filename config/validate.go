@@ -32,6 +32,10 @@ func (c *Config) validate() []*Error {
 	v.kafka()
 	v.outputs()
 	v.metrics()
+	v.hours()
+	v.dwell()
+	v.alerts()
+	v.sms()
 	v.log()
 	return v.errs
 }
@@ -280,6 +284,7 @@ func (v *validator) kafka() {
 	topic("crossings", k.Topics.Crossings)
 	topic("counts", k.Topics.Counts)
 	topic("status", k.Topics.Status)
+	topic("alerts", k.Topics.Alerts)
 	v.check(k.QueueSize >= 1, "kafka.queue_size", "must be >= 1, got %d", k.QueueSize)
 	v.required("kafka.spill_dir", k.SpillDir)
 }
