@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/storesight/storesight/alerts"
 	"github.com/storesight/storesight/config"
 	"github.com/storesight/storesight/events"
 	"github.com/storesight/storesight/evidence"
@@ -37,6 +39,9 @@ type Options struct {
 	// KeepBroker leaves the embedded broker running after Run, so a caller
 	// can still consume what was published; Close stops it.
 	KeepBroker bool
+	// TwilioClient carries SMS requests to Twilio; nil uses the default
+	// transport. Tests point it at a local server.
+	TwilioClient *http.Client
 }
 
 // App is one store's running process.
@@ -56,8 +61,12 @@ type App struct {
 	embed     *events.Embedded
 	sink      *events.KafkaSink
 	evout     *pipeline.EventOutput
-	files     []flusher
-	closers   []io.Closer
+	alerts    *alerting
+	// personClass is the model's class of people (-1: none); only people
+	// are counted.
+	personClass int
+	files       []flusher
+	closers     []io.Closer
 }
 
 type flusher interface{ Flush() error }
@@ -85,6 +94,8 @@ type Summary struct {
 	// StatusEvents counts camera_status changes published, and those lost
 	// because the status queue was full.
 	StatusEvents, StatusDropped int64
+	// Alerts is nil when no alert rule is configured.
+	Alerts *AlertStats
 }
 
 // New builds everything the configuration describes and checks it; on error
@@ -107,10 +118,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err err
 		}
 	}()
 
-	dets, _, err := openDetectors(ctx, cfg, opts.ModelSource)
+	dets, manifest, err := openDetectors(ctx, cfg, opts.ModelSource)
 	if err != nil {
 		return a, err
 	}
+	a.personClass = manifest.ClassIndex("person")
 	pool, err := pipeline.NewDetectorPool(dets...)
 	if err != nil {
 		return a, err
@@ -145,6 +157,16 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err err
 		a.evout = &pipeline.EventOutput{Store: events.Store{ID: cfg.Store.ID, Region: cfg.Store.Region}, Pub: a.sink, Log: a.log}
 		outs = append(outs, a.evout)
 		a.status.pub = a.sink
+	}
+	var alertPub alerts.Publisher = &alertLog{log: a.log}
+	if a.sink != nil {
+		alertPub = a.sink
+	}
+	if a.alerts, err = a.openAlerts(manifest, alertPub); err != nil {
+		return a, err
+	}
+	if a.alerts != nil {
+		outs = append(outs, a.alerts.engine)
 	}
 	if cfg.Metrics.Listen != "" {
 		out, err := a.startMetrics()
@@ -268,7 +290,14 @@ func (a *App) Run(ctx context.Context) (*Summary, error) {
 			}
 		}()
 	}
+	stopAlerts := func() {}
+	if a.alerts != nil {
+		stopAlerts = a.alerts.start(ctx, a.opts.FlushTimeout, a.log.Error)
+	}
 	runErr := a.pipe.Run(ctx)
+	// The pipeline's last results resolved what was open: publish and
+	// text those steps before Kafka is flushed.
+	stopAlerts()
 	stopBG()
 	bgDone.Wait()
 	s := &Summary{AnalysisDuration: time.Since(start), Detector: a.pool.Stats()}
@@ -288,6 +317,9 @@ func (a *App) Run(ctx context.Context) (*Summary, error) {
 		s.EventsPublished, s.EventsFailed = a.evout.Counts()
 	}
 	s.StatusEvents, s.StatusDropped = a.status.counts()
+	if a.alerts != nil {
+		s.Alerts = a.alerts.stats()
+	}
 	if sink != nil {
 		st := sink.Stats()
 		s.Kafka = &st

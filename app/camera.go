@@ -104,7 +104,20 @@ func (a *App) openCamera(ctx context.Context, cam config.Camera) (*pipeline.Came
 	if err := tc.Validate(); err != nil {
 		return fail(fmt.Errorf("tracker: %w", err))
 	}
+	var dweller *counting.Dweller
+	if len(zones) > 0 {
+		dweller, err = counting.NewDweller(zones, counting.DwellConfig{Gap: cfg.Dwell.Gap.D(), Rejoin: cfg.Dwell.Rejoin})
+		if err != nil {
+			return fail(fmt.Errorf("camera %s: dwell: %w", cam.ID, err))
+		}
+	}
+	var counted func(tracker.Track) bool
+	if person := a.personClass; person >= 0 {
+		counted = func(t tracker.Track) bool { return t.Class == person }
+	}
 	return &pipeline.Camera{
+		Dweller:    dweller,
+		Counted:    counted,
 		ID:         cam.ID,
 		Source:     src,
 		FPS:        cam.FPS,

@@ -37,6 +37,11 @@ func (a *App) startMetrics() (pipeline.Output, error) {
 	if len(a.recorders) > 0 {
 		mux.Handle("/cameras/", evidence.Handler(a.recorders))
 	}
+	if a.alerts != nil {
+		if err := a.alerts.mount(mux, a.cfg.SMS.WebhookURL); err != nil {
+			return nil, err
+		}
+	}
 	srv, err := metrics.Listen(a.cfg.Metrics.Listen, mux, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("metrics.listen %s: %w", a.cfg.Metrics.Listen, err)

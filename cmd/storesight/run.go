@@ -64,6 +64,14 @@ func printTotals(w io.Writer, sum *app.Summary) {
 			fmt.Fprintf(w, "  line %-12s %s=%d %s=%d\n", l.Name, l.Forward, t[l.Forward], l.Backward, t[l.Backward])
 		}
 	}
+	if al := sum.Alerts; al != nil {
+		fmt.Fprintf(w, "alerts: %d raised, %d updated, %d resolved, %d acknowledged, %d false alarms, %d still open\n",
+			al.Steps["raised"], al.Steps["updated"], al.Steps["resolved"], al.Steps["acknowledged"], al.Steps["false_alarm"], len(al.Active))
+		if s := al.SMS; s != nil {
+			fmt.Fprintf(w, "sms: %d sent, %d dry run, %d failed, %d retries, %d duplicates avoided, suppressed %+v\n",
+				s.Sent, s.DryRun, s.Failed, s.Retries, s.Duplicates, s.Suppressed)
+		}
+	}
 	if d := sum.Detector; d.Runs > 0 && sum.AnalysisDuration > 0 {
 		fmt.Fprintf(w, "detector: %d frames in %d runs, %.0f%% busy over %d session(s)\n", d.Frames, d.Runs,
 			100*d.Busy.Seconds()/(sum.AnalysisDuration.Seconds()*float64(d.Sessions)), d.Sessions)
