@@ -30,6 +30,7 @@ type alerting struct {
 	manager  *alerts.Manager
 	engine   *alerts.Engine
 	notifier *sms.Notifier
+	dryRun   bool
 	// publicURL is what snapshot links start with.
 	publicURL string
 }
@@ -97,7 +98,7 @@ func (a *App) openAlerts(m models.Manifest, pub alerts.Publisher) (*alerting, er
 	}
 	var notifier alerts.Notifier
 	if len(cfg.SMS.Escalation) > 0 && !a.opts.Offline {
-		al.notifier, err = a.openSMS(loc, func(ctx context.Context, id, by string, falseAlarm bool) error {
+		al.notifier, al.dryRun, err = a.openSMS(loc, func(ctx context.Context, id, by string, falseAlarm bool) error {
 			return al.manager.Acknowledge(ctx, id, by, falseAlarm)
 		})
 		if err != nil {
@@ -125,7 +126,7 @@ func (a *App) openAlerts(m models.Manifest, pub alerts.Publisher) (*alerting, er
 
 // openSMS builds the Twilio notifier. Credentials come from the config or
 // the environment; without them it runs dry.
-func (a *App) openSMS(loc *time.Location, ack func(context.Context, string, string, bool) error) (*sms.Notifier, error) {
+func (a *App) openSMS(loc *time.Location, ack func(context.Context, string, string, bool) error) (*sms.Notifier, bool, error) {
 	c := a.cfg.SMS
 	sid, token := c.AccountSID, c.AuthToken
 	if sid == "" {
@@ -144,7 +145,7 @@ func (a *App) openSMS(loc *time.Location, ack func(context.Context, string, stri
 		for i, s := range c.QuietHours {
 			r, err := schedule.ParseRange(s)
 			if err != nil {
-				return nil, fmt.Errorf("sms.quiet_hours[%d]: %w", i, err)
+				return nil, false, fmt.Errorf("sms.quiet_hours[%d]: %w", i, err)
 			}
 			rs = append(rs, r)
 		}
@@ -161,12 +162,12 @@ func (a *App) openSMS(loc *time.Location, ack func(context.Context, string, stri
 		HTTPClient: a.opts.TwilioClient, Ack: ack, Log: a.log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sms: %w", err)
+		return nil, false, fmt.Errorf("sms: %w", err)
 	}
 	if dry {
 		a.log.Warn("sms: dry run, texts are logged, not sent (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send)")
 	}
-	return n, nil
+	return n, dry, nil
 }
 
 func storeName(s config.Store) string {
@@ -274,6 +275,7 @@ func (al *alerting) stats() *AlertStats {
 	if al.notifier != nil {
 		st := al.notifier.Stats()
 		s.SMS = &st
+		s.DryRun = al.dryRun
 	}
 	return s
 }

@@ -196,7 +196,7 @@ func (v *validator) sms() {
 		}
 		prev = t.After.D()
 	}
-	v.check(s.Cooldown.D() >= 0, "sms.cooldown", "must be >= 0, got %s", s.Cooldown)
+	v.check(s.Cooldown.D() > 0, "sms.cooldown", "must be > 0 (1ms texts every alert), got %s", s.Cooldown)
 	for i, r := range s.QuietHours {
 		v.timeRange(joinIndex("sms.quiet_hours", i), r)
 	}
