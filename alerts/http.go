@@ -1,9 +1,13 @@
 package alerts
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
+	"strings"
 )
 
 // maxBy bounds the by field: a name or a phone number, not a document.
@@ -18,7 +22,9 @@ const maxBy = 100
 //
 // The POSTs answer 200 with the published step as JSON, 400 without by,
 // 404 for an unknown alert, 409 when a person already closed it and 503
-// when the manager is stopped.
+// when the manager is stopped. They need ManagerConfig.APIToken as a
+// bearer token (401 without it), or, with no token configured, a loopback
+// client (403 otherwise).
 func (m *Manager) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /alerts", func(w http.ResponseWriter, r *http.Request) {
@@ -34,6 +40,9 @@ func (m *Manager) Handler() http.Handler {
 }
 
 func (m *Manager) serveAck(w http.ResponseWriter, r *http.Request, falseAlarm bool) {
+	if !m.authorized(w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<12)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
@@ -57,6 +66,30 @@ func (m *Manager) serveAck(w http.ResponseWriter, r *http.Request, falseAlarm bo
 	default:
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 	}
+}
+
+// authorized checks who may close an alert, answering 401 or 403 when
+// not. An acknowledgement stops the SMS escalation, so an anonymous one
+// could silence a real threat.
+func (m *Manager) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if m.cfg.APIToken != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// Hashing first makes the comparison's time independent of the
+		// token's length as well as its content.
+		want, have := sha256.Sum256([]byte(m.cfg.APIToken)), sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(want[:], have[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="storesight alerts"`)
+			http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+			return false
+		}
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		http.Error(w, "without an API token, alerts can only be closed from this host", http.StatusForbidden)
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

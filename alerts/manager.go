@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -62,7 +63,12 @@ type ManagerConfig struct {
 	// UpdateEvery is the least event time between two updated steps of one
 	// alert; 0 means DefaultUpdateEvery.
 	UpdateEvery time.Duration
-	Log         *slog.Logger
+	// APIToken guards the alert API's POSTs (acknowledge, false alarm):
+	// when set they need "Authorization: Bearer <APIToken>"; when empty
+	// they are accepted only from a loopback address, so that a store's
+	// network cannot close alerts nobody looked at. GET /alerts is open.
+	APIToken string
+	Log      *slog.Logger
 }
 
 // Manager owns every alert's state in one goroutine (Run): it numbers the
@@ -370,33 +376,34 @@ func stepMessage(s State, base, by string) string {
 	return base
 }
 
-// MaskPhone masks a phone number to its last 4 digits ("+*******1234");
-// anything else (a name, an already masked number) is returned unchanged.
+// phoneRun is a phone-number-like run: an optional "+", then digits that
+// may be broken up by spaces, dashes, dots and parentheses, as people
+// write numbers ("+1 (555) 123-4567"). It ends on a digit, so a full stop
+// or bracket after a number stays.
+var phoneRun = regexp.MustCompile(`\+?[(\d][\d ().\-]*\d`)
+
+// MaskPhone masks every phone-number-like run of 7 or more digits in s to
+// its last 4 digits ("John +1 555 123 4567" -> "John +*******4567"): a
+// "+" is kept, the separators go, one "*" stands for each other digit.
+// Shorter runs (a camera number, an already masked "+*******4567") and
+// the rest of s are unchanged.
 func MaskPhone(s string) string {
-	digits := 0
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case strings.ContainsRune("+-(). ", r):
-		default:
-			return s
-		}
-	}
-	if digits < 7 {
-		return s
-	}
-	var last []rune
-	for _, r := range slices.Backward([]rune(s)) {
-		if r >= '0' && r <= '9' {
-			last = append(last, r)
-			if len(last) == 4 {
-				break
+	return phoneRun.ReplaceAllStringFunc(s, func(run string) string {
+		var digits []byte
+		for i := 0; i < len(run); i++ {
+			if c := run[i]; c >= '0' && c <= '9' {
+				digits = append(digits, c)
 			}
 		}
-	}
-	slices.Reverse(last)
-	return "+" + strings.Repeat("*", digits-4) + string(last)
+		if len(digits) < 7 {
+			return run
+		}
+		plus := ""
+		if run[0] == '+' {
+			plus = "+"
+		}
+		return plus + strings.Repeat("*", len(digits)-4) + string(digits[len(digits)-4:])
+	})
 }
 
 func closeImage(img *gocv.Mat) {

@@ -296,6 +296,11 @@ func TestMaskPhone(t *testing.T) {
 		"ops@store-1":       "ops@store-1",
 		"api:ops":           "api:ops",
 		"12345":             "12345",
+		// Numbers inside text, as in a by field or an error message.
+		"John +1 555 123 4567":                 "John +*******4567",
+		"call 555-123-4567 or (555) 987.6543.": "call ******4567 or ******6543.",
+		"cam 12, zone 3":                       "cam 12, zone 3",
+		"+15551234567/+15557654321":            "+*******4567/+*******4321",
 	} {
 		if got := MaskPhone(in); got != want {
 			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)

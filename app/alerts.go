@@ -111,6 +111,8 @@ func (a *App) openAlerts(m models.Manifest, pub alerts.Publisher) (*alerting, er
 		PublicURL: al.publicURL, Snapshots: al.snaps, Pub: pub,
 		NotifyLevel: alerts.Level(cfg.Alerts.NotifyLevel), Notifier: notifier,
 		UpdateEvery: cfg.Alerts.UpdateEvery.D(), Log: a.log,
+		// A secret, so the environment rather than the config file.
+		APIToken: os.Getenv("STORESIGHT_API_TOKEN"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)

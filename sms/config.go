@@ -35,7 +35,7 @@ type Config struct {
 	Chain []Tier
 	// Cooldown: a new alert within Cooldown of the last text for the same
 	// (camera, rule, zone) is not sent, unless its level is higher than
-	// that text's. Default 10m.
+	// that text's or it is a threat to life (never held back). Default 10m.
 	Cooldown time.Duration
 	// Quiet reports quiet hours (e.g. a *schedule.Schedule whose Open means
 	// "quiet now"); nil means none.
@@ -69,7 +69,10 @@ type Config struct {
 	// http.DefaultTransport), Jar and CheckRedirect are used; RequestTimeout
 	// replaces its Timeout.
 	HTTPClient *http.Client
-	// Ack is called for a valid reply; by is the masked sender.
+	// Ack is called for a valid reply, with a 10 s deadline; by is the
+	// masked sender. alerts.ErrClosed or alerts.ErrUnknownAlert (answered
+	// elsewhere, or forgotten by a restarted manager) stops the alert's
+	// escalation here as well.
 	Ack func(ctx context.Context, alertID, by string, falseAlarm bool) error
 	// Now is the clock, default time.Now.
 	Now func() time.Time

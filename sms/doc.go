@@ -9,7 +9,8 @@
 //
 // Texts are rationed: a cooldown per (camera, rule, zone), de-duplication
 // of an alert's later steps, quiet hours with a minimum level, and a
-// per-store cap per rolling hour that only threats to life ignore.
+// per-store cap per rolling hour; threats to life pass the cooldown and
+// the cap.
 //
 // Sending is at-least-once made exactly-once where it matters: every
 // message is journaled in StateDir before each attempt, and after any

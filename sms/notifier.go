@@ -55,6 +55,10 @@ type Notifier struct {
 	jobs      chan job
 	results   chan outcome
 	lastPrune time.Time
+	// spoolFails counts the failed reads of the inbox spool in a row;
+	// while it is above 0 Run retries after spoolWait.
+	spoolFails int
+	spoolWait  time.Duration
 }
 
 // New checks cfg (numbers in E.164, From, tiers' After increasing) and
@@ -106,6 +110,11 @@ func New(cfg Config) (*Notifier, error) {
 			n.log.Warn("sms: dropping unreadable journal record", "key", k, "err", err)
 			delete(live, k)
 			continue
+		}
+		if n.fitChain(&r) {
+			if v, err := json.Marshal(&r); err == nil {
+				live[k] = v
+			}
 		}
 		n.recs[r.ID] = &r
 	}
@@ -197,6 +206,12 @@ func (n *Notifier) Run(ctx context.Context) error {
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// spool retries a failed read of the spool file: no Notify may come
+	// to trigger one, and its steps must not wait for it.
+	spool := time.NewTimer(time.Hour)
+	spool.Stop()
+	defer spool.Stop()
+	spoolArmed := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -207,6 +222,9 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.step(a)
 		case <-n.inbox.signal:
 			n.takeInbox(false)
+		case <-spool.C:
+			spoolArmed = false
+			n.takeInbox(false)
 		case o := <-n.results:
 			n.outcome(o)
 		case id := <-n.acked:
@@ -216,6 +234,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.tick()
 			f()
 		case <-timer.C:
+		}
+		if n.spoolFails > 0 && !spoolArmed {
+			spool.Reset(n.spoolWait)
+			spoolArmed = true
 		}
 		timer.Reset(n.tick())
 	}
@@ -268,10 +290,17 @@ func (n *Notifier) drainInbox() {
 	}
 }
 
+// takeInbox handles the waiting steps. A spool it cannot read stays on
+// disk (and Notify keeps appending to it); Run retries it with a backoff.
 func (n *Notifier) takeInbox(stop bool) {
 	steps, err := n.inbox.take(stop)
 	if err != nil {
-		n.log.Error("sms: reading spooled alert steps; will retry", "err", err)
+		n.spoolFails++
+		n.spoolWait = backoff(n.spoolFails, n.cfg.BackoffMin, n.cfg.BackoffMax, 0)
+		n.log.Error("sms: reading spooled alert steps; will retry", "err", err,
+			"failures", n.spoolFails, "retry_in", n.spoolWait)
+	} else {
+		n.spoolFails, n.spoolWait = 0, 0
 	}
 	for _, a := range steps {
 		n.step(a)
@@ -301,5 +330,38 @@ func (n *Notifier) save(r *alertRec) {
 }
 
 func (n *Notifier) now() time.Time { return n.cfg.Now() }
+
+// tierName names tier i for the logs; a journal written with a longer
+// chain can name a tier that is gone.
+func (n *Notifier) tierName(i int) string {
+	if i >= 0 && i < len(n.cfg.Chain) {
+		return n.cfg.Chain[i].Name
+	}
+	return fmt.Sprintf("#%d (no longer configured)", i)
+}
+
+// fitChain adapts a journaled record to the configured chain, which may
+// have become shorter since (a tier removed before a restart): texts
+// still pending to a tier that is gone are cancelled, and the record's
+// tier is capped at the last one, so escalation and a level rise only
+// index tiers that exist. It reports whether r changed.
+func (n *Notifier) fitChain(r *alertRec) bool {
+	last := len(n.cfg.Chain) - 1
+	changed := false
+	for i := range r.Msgs {
+		if m := &r.Msgs[i]; m.Tier > last && m.State == msgPending {
+			m.State, m.Done, m.NextAt = msgCancelled, n.now(), time.Time{}
+			m.Err = fmt.Sprintf("tier %d is no longer in the escalation chain", m.Tier)
+			changed = true
+			n.log.Warn("sms: pending text to a tier no longer configured cancelled", "alert", r.ID,
+				"ref", r.Ref, "to", mask(m.To), "tier", m.Tier, "tiers", len(n.cfg.Chain))
+		}
+	}
+	if r.Tier > last {
+		r.Tier = last
+		changed = true
+	}
+	return changed
+}
 
 func msgID(alert string, idx int) string { return fmt.Sprintf("%s#%d", alert, idx) }

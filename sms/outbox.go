@@ -100,7 +100,7 @@ func (n *Notifier) dispatch(r *alertRec, i int, now time.Time) {
 		m.State, m.Done, m.NextAt = msgDryRun, now, time.Time{}
 		n.stats.add(func(s *Stats) { s.DryRun++ })
 		n.log.Info("sms dry run", "to", mask(m.To), "body", m.Body, "alert", r.ID, "ref", r.Ref,
-			"tier", n.cfg.Chain[m.Tier].Name)
+			"tier", n.tierName(m.Tier))
 		n.dir.delivered(m.To, r.Ref)
 		n.save(r)
 		return
@@ -129,7 +129,7 @@ func (n *Notifier) outcome(o outcome) {
 	}
 	m := &r.Msgs[o.idx]
 	now := n.now()
-	log := n.log.With("alert", r.ID, "ref", r.Ref, "to", mask(m.To), "tier", n.cfg.Chain[m.Tier].Name,
+	log := n.log.With("alert", r.ID, "ref", r.Ref, "to", mask(m.To), "tier", n.tierName(m.Tier),
 		"attempt", m.Attempts)
 	switch o.kind {
 	case outSent, outFound:
@@ -153,6 +153,18 @@ func (n *Notifier) outcome(o outcome) {
 		m.Ambiguous, m.Err = o.ambiguous, o.err.Error()
 		if m.State != msgPending {
 			break // cancelled meanwhile
+		}
+		if r.Closed {
+			// Answered while this attempt was out (closeAlert leaves texts
+			// in flight alone): a retry could only text after the answer.
+			// After an unclear failure Twilio may hold the text anyway.
+			m.State, m.Done, m.NextAt = msgCancelled, now, time.Time{}
+			if o.ambiguous {
+				m.State = msgUnknown
+			}
+			log.Info("sms attempt failed after the alert was answered; not retried", "err", o.err,
+				"maybe_delivered", o.ambiguous)
+			break
 		}
 		if m.Attempts >= n.cfg.MaxAttempts {
 			m.State, m.Done = msgFailed, now

@@ -81,7 +81,9 @@ func (n *Notifier) update(r *alertRec, a alerts.Alert, now time.Time) {
 }
 
 // consider texts tier 0 about a new alert unless quiet hours or the
-// cooldown of its camera, rule and zone hold it back.
+// cooldown of its camera, rule and zone hold it back. A threat to life
+// passes the cooldown: a second weapon sighting may be a second person,
+// and one text too many costs less than one too few.
 func (n *Notifier) consider(r *alertRec, now time.Time) {
 	if n.quiet(r.Level, now) {
 		n.stats.add(func(s *Stats) { s.Suppressed.Quiet++ })
@@ -89,7 +91,7 @@ func (n *Notifier) consider(r *alertRec, now time.Time) {
 			"level", r.Level.String(), "min_level", n.cfg.QuietMinLevel.String())
 		return
 	}
-	if last, level, ok := n.lastText(r); ok && now.Sub(last) < n.cfg.Cooldown && r.Level <= level {
+	if last, level, ok := n.lastText(r); ok && r.Level < alerts.LevelLife && now.Sub(last) < n.cfg.Cooldown && r.Level <= level {
 		n.stats.add(func(s *Stats) { s.Suppressed.Cooldown++ })
 		n.log.Info("sms suppressed: cooldown", "alert", r.ID, "rule", r.Rule, "camera", r.Camera, "zone", r.Zone,
 			"last_text", last, "cooldown", n.cfg.Cooldown)

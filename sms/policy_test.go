@@ -223,3 +223,33 @@ func TestNotifyNeverLosesSteps(t *testing.T) {
 	r2 := run(t, n2)
 	eventually(t, "spooled steps handled", func() bool { return r2.Stats().DryRun == 5 })
 }
+
+// The cooldown never holds back a threat to life: a second weapon
+// sighting at the same camera and zone is texted at once, while a
+// lesser alert there still waits.
+func TestCooldownSparesThreatsToLife(t *testing.T) {
+	f := newFakeTwilio(t)
+	log, _ := testLog(t)
+	clk := &fakeClock{t: alertTime}
+	cfg := baseConfig(t, f, log)
+	cfg.Now = clk.Now
+	n := startNotifier(t, cfg)
+
+	n.Notify(step("w1", "entrance", alerts.LevelLife, 1, alerts.StateRaised))
+	n.inspect(t, func() {}) // handled at the current time
+	clk.Add(time.Minute)
+	n.Notify(step("w2", "entrance", alerts.LevelLife, 1, alerts.StateRaised))  // same key, within the cooldown
+	n.Notify(step("h1", "entrance", alerts.LevelHuman, 1, alerts.StateRaised)) // held back
+	n.inspect(t, func() {})
+	eventually(t, "settled", func() bool { return n.settled(t) })
+
+	if s := n.Stats(); s.Sent != 2 || s.Suppressed.Cooldown != 1 {
+		t.Errorf("stats %+v, want 2 sent and 1 held back by the cooldown", s)
+	}
+	if rec := n.record(t, "w2"); rec.Ref == "" || len(rec.Msgs) != 1 || rec.Msgs[0].State != msgSent {
+		t.Errorf("second threat to life: ref %q, texts %+v", rec.Ref, rec.Msgs)
+	}
+	if rec := n.record(t, "h1"); rec.Ref != "" || len(rec.Msgs) != 0 {
+		t.Errorf("lesser alert texted within the cooldown: %+v", rec.Msgs)
+	}
+}

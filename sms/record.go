@@ -14,6 +14,10 @@ const (
 	msgFailed     = "failed"     // given up: permanent error or attempts exhausted
 	msgSuppressed = "suppressed" // over the rate cap
 	msgCancelled  = "cancelled"  // the alert was closed before it went out
+	// msgUnknown: the alert was closed while an attempt's outcome was
+	// unclear (a timeout, a 5xx); Twilio may have sent it, and it is not
+	// tried again, as a retry could only text after someone answered.
+	msgUnknown = "unknown"
 )
 
 // Why a message exists; it picks the wording.
@@ -47,7 +51,7 @@ type msgRec struct {
 // counts reports whether m is a text that goes (or went) out, for the rate
 // cap and the cooldown.
 func (m *msgRec) counts() bool {
-	return m.State == msgPending || m.State == msgSent || m.State == msgDryRun
+	return m.State == msgPending || m.State == msgSent || m.State == msgDryRun || m.State == msgUnknown
 }
 
 // delivered reports whether the recipient has (or, dry, would have) the

@@ -48,15 +48,17 @@ type outcome struct {
 	// we did not see it created.
 	ambiguous bool
 	wait      time.Duration // Retry-After, if Twilio gave one
-	err       error
+	// err is redacted (redactErr): no phone number, no secret.
+	err error
 }
 
 // sender makes the HTTP calls of one worker through twilio-go. Each worker
 // has its own, so the transport's last response is that worker's.
 type sender struct {
-	api  *openapi.ApiService
-	tr   *transport
-	from string
+	api   *openapi.ApiService
+	tr    *transport
+	from  string
+	token string // cut out of errors, should one ever quote it
 }
 
 func newSender(ctx context.Context, cfg Config) *sender {
@@ -78,7 +80,7 @@ func newSender(ctx context.Context, cfg Config) *sender {
 	}
 	c.SetAccountSid(cfg.AccountSID)
 	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
-	return &sender{api: rc.Api, tr: tr, from: cfg.From}
+	return &sender{api: rc.Api, tr: tr, from: cfg.From, token: cfg.AuthToken}
 }
 
 func (s *sender) run(ctx context.Context, jobs <-chan job, results chan<- outcome) {
@@ -101,7 +103,7 @@ func (s *sender) do(j job) outcome {
 			// Whatever made an earlier attempt ambiguous still stands.
 			_, ra := s.tr.last()
 			o.kind, o.ambiguous, o.wait = outRetry, true, ra
-			o.err = fmt.Errorf("look for an earlier attempt at Twilio: %w", err)
+			o.err = fmt.Errorf("look for an earlier attempt at Twilio: %w", redactErr(err, s.token))
 			return o
 		}
 		if found {
@@ -121,8 +123,10 @@ func (s *sender) do(j job) outcome {
 	if err == nil {
 		err = fmt.Errorf("twilio answered %d without a message sid", status)
 	}
-	o.err = fmt.Errorf("create message: %w", err)
+	// The error is logged and journaled: Twilio's text and a failed
+	// request's URL quote the recipient's number.
 	o.kind, o.ambiguous, o.wait = classify(err, status, ra)
+	o.err = fmt.Errorf("create message: %w", redactErr(err, s.token))
 	return o
 }
 

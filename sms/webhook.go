@@ -1,16 +1,22 @@
 package sms
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/storesight/storesight/alerts"
 )
 
 // maxInbound bounds a webhook request body; Twilio's form is a few KiB.
 const maxInbound = 64 << 10
+
+// ackTimeout bounds the Ack callback: Twilio gives up on a webhook after
+// 15 s, and a late answer would only be retried.
+const ackTimeout = 10 * time.Second
 
 // canVerify reports whether inbound requests can be authenticated: the
 // signature needs the auth token and the exact URL Twilio signed.
@@ -21,7 +27,8 @@ func (n *Notifier) canVerify() bool { return n.cfg.AuthToken != "" && n.cfg.Webh
 // X-Twilio-Signature header. A reply "ACK 4821" or "FALSE 4821" (any
 // case; without the number: the latest alert texted to the sender)
 // acknowledges the alert or marks it a false alarm through Config.Ack, and
-// is answered with TwiML. Refused: a missing or wrong signature, another
+// is answered with TwiML; a reply about an alert the manager already
+// closed or no longer knows stops its escalation all the same. Refused: a missing or wrong signature, another
 // account, a sender outside the chain (403), a MessageSid already handled
 // (409); and everything when requests cannot be verified (no auth token
 // or WebhookURL, as in a dry run without credentials).
@@ -99,15 +106,24 @@ func (n *Notifier) reply(r *http.Request, from, text string) string {
 		return "Could not record your reply; please use the dashboard."
 	}
 	by := mask(from)
-	err := n.cfg.Ack(r.Context(), e.alertID, by, falseAlarm)
+	ctx, cancel := context.WithTimeout(r.Context(), ackTimeout)
+	defer cancel()
+	err := n.cfg.Ack(ctx, e.alertID, by, falseAlarm)
 	switch {
-	case errors.Is(err, alerts.ErrClosed):
+	case errors.Is(err, alerts.ErrClosed), errors.Is(err, alerts.ErrUnknownAlert):
+		// Someone answered elsewhere (the dashboard), or the manager has
+		// forgotten the alert (a restart): no step of the manager's will
+		// stop the escalation, so the reply does.
 		n.dir.markClosed(ref)
-		return "Alert " + ref + " was already answered."
-	case errors.Is(err, alerts.ErrUnknownAlert):
-		return "Alert " + ref + " is no longer open."
+		if !n.stopEscalation(ctx, e.alertID) {
+			n.log.Error("sms: could not hand a closed alert to Run; escalation may go on", "alert", e.alertID, "ref", ref)
+		}
+		n.log.Info("sms reply to an alert already closed; escalation stopped", "alert", e.alertID, "ref", ref,
+			"by", by, "manager", redactErr(err, n.cfg.AuthToken))
+		return "Alert " + ref + " is already closed. No action needed."
 	case err != nil:
-		n.log.Error("sms: acknowledging by reply failed", "alert", e.alertID, "ref", ref, "by", by, "err", err)
+		n.log.Error("sms: acknowledging by reply failed", "alert", e.alertID, "ref", ref, "by", by,
+			"err", redactErr(err, n.cfg.AuthToken))
 		return "Could not record your reply to alert " + ref + "; please try again."
 	}
 	n.dir.markClosed(ref)
@@ -121,6 +137,16 @@ func (n *Notifier) reply(r *http.Request, from, text string) string {
 		return "Alert " + ref + " marked as a false alarm. Thank you."
 	}
 	return "Alert " + ref + " acknowledged. Thank you."
+}
+
+// stopEscalation hands a closed alert to Run, waiting for room up to ctx.
+func (n *Notifier) stopEscalation(ctx context.Context, alertID string) bool {
+	select {
+	case n.acked <- alertID:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // parseReply reads "ACK", "ACK 4821", "FALSE 4821" in any case.
