@@ -67,6 +67,7 @@ func vtestConfig(t *testing.T) *config.Config {
 	}
 	cfg.Kafka.EmbeddedAddr = "127.0.0.1:0"
 	cfg.Kafka.SpillDir = t.TempDir()
+	cfg.SMS.StateDir, cfg.Alerts.Snapshots.Dir = t.TempDir(), t.TempDir()
 	cfg.Model.Dir = filepath.Join("..", ".deps", "models")
 	cfg.Outputs.Stdout = false
 	return cfg
@@ -154,9 +155,9 @@ func TestRTSPCountsMatchFile(t *testing.T) {
 		t.Errorf("frames still queued 10 s after the end of the video")
 	}
 	st, ls := sum.Cameras[0].Stats, run.live(t)
-	if sum.EventsFailed != 0 || sum.Kafka.Published != uint64(sum.EventsPublished+sum.StatusEvents) {
-		t.Fatalf("events: %d crossing/count and %d status events handed to the sink, %d failed; kafka stats %+v",
-			sum.EventsPublished, sum.StatusEvents, sum.EventsFailed, *sum.Kafka)
+	if sum.EventsFailed != 0 || sum.Kafka.Published != uint64(sum.EventsPublished+sum.StatusEvents+alertSteps(sum)) {
+		t.Fatalf("events: %d crossing/count, %d status and %d alert events handed to the sink, %d failed; kafka stats %+v",
+			sum.EventsPublished, sum.StatusEvents, alertSteps(sum), sum.EventsFailed, *sum.Kafka)
 	}
 	for _, topic := range []string{cfg.Kafka.Topics.Counts, cfg.Kafka.Topics.Status} {
 		for _, m := range consume(t, brokers, topic) {

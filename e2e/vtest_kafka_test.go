@@ -26,6 +26,18 @@ import (
 // labels mark ambiguous.
 const frameTolerance = 8
 
+// alertSteps is how many alert events a run handed to the sink.
+func alertSteps(sum *app.Summary) int64 {
+	if sum.Alerts == nil {
+		return 0
+	}
+	var n int64
+	for _, v := range sum.Alerts.Steps {
+		n += v
+	}
+	return n
+}
+
 // TestVtestCrossingsThroughEmbeddedKafka runs configs/vtest.yml (the `make
 // run` configuration) offline through the whole product: file decoder,
 // YOLOX-Nano in ONNX Runtime, ByteTrack, line counting, and the Kafka sink
@@ -40,6 +52,7 @@ func TestVtestCrossingsThroughEmbeddedKafka(t *testing.T) {
 	cfg.Cameras[0].Realtime = false // as fast as analysis goes, nothing dropped
 	cfg.Kafka.EmbeddedAddr = "127.0.0.1:0"
 	cfg.Kafka.SpillDir = t.TempDir()
+	cfg.SMS.StateDir, cfg.Alerts.Snapshots.Dir = t.TempDir(), t.TempDir()
 	cfg.Model.Dir = filepath.Join("..", ".deps", "models")
 	cfg.Outputs.Stdout = false
 
@@ -59,8 +72,14 @@ func TestVtestCrossingsThroughEmbeddedKafka(t *testing.T) {
 	if st.Decoded != 795 || st.Analysed != 795 || st.Dropped != 0 {
 		t.Fatalf("frames: %+v, want all 795 decoded and analysed", st)
 	}
-	if sum.Kafka.Published != uint64(sum.EventsPublished) || sum.EventsFailed != 0 {
-		t.Fatalf("events: %d handed to the sink, %d failed; kafka stats %+v", sum.EventsPublished, sum.EventsFailed, *sum.Kafka)
+	// configs/vtest.yml also has a loitering rule: one man waits at the
+	// meeting point (testdata/alerts/LABELS.md), raised and resolved.
+	if sum.Alerts == nil || sum.Alerts.Steps["raised"] != 1 || sum.Alerts.Steps["resolved"] != 1 {
+		t.Fatalf("alerts: %+v, want the loitering alert at the meeting point raised and resolved", sum.Alerts)
+	}
+	if sum.Kafka.Published != uint64(sum.EventsPublished+alertSteps(sum)) || sum.EventsFailed != 0 {
+		t.Fatalf("events: %d crossing/count and %d alert events handed to the sink, %d failed; kafka stats %+v",
+			sum.EventsPublished, alertSteps(sum), sum.EventsFailed, *sum.Kafka)
 	}
 
 	crossings := consume(t, brokers, cfg.Kafka.Topics.Crossings)
