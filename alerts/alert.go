@@ -73,6 +73,9 @@ const (
 	KindWeapon     Kind = "weapon"
 	KindAfterHours Kind = "after_hours"
 	KindOccupancy  Kind = "occupancy"
+	// KindNoCustomer: a cash refund, void or drawer opening rung up while
+	// no person stood in the register's customer zone (package pos).
+	KindNoCustomer Kind = "no_customer"
 )
 
 // Alert is one alert as of one step of its life; it is the data of an
@@ -114,6 +117,22 @@ type Alert struct {
 	// By names who acknowledged or marked a false alarm (a masked phone
 	// number, or an API caller).
 	By string `json:"by,omitempty"`
+	// POS is the register transaction behind a no_customer alert.
+	POS *POSRef `json:"pos,omitempty"`
+}
+
+// POSRef names the register transaction an alert is about. Amount is a
+// decimal string as the POS sent it (e.g. "49.90"), so no float rounding
+// touches money.
+type POSRef struct {
+	TransactionID string    `json:"transaction_id"`
+	Register      string    `json:"register"`
+	Cashier       string    `json:"cashier"`
+	Type          string    `json:"type"`
+	Tender        string    `json:"tender,omitempty"`
+	Amount        string    `json:"amount"`
+	Currency      string    `json:"currency,omitempty"`
+	POSTime       time.Time `json:"pos_time"`
 }
 
 // BoxOf writes b as an Alert box.

@@ -187,6 +187,15 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
+// Raise hands the manager an alert that a source outside the engine
+// decided on (package pos): a raised step, usually followed at once by a
+// resolved one for alerts about a single moment. It waits while the queue
+// is full; img (a clone the caller gives away, or a zero Mat) becomes the
+// manager's, and is saved as the snapshot of the raised step.
+func (m *Manager) Raise(a Alert, img gocv.Mat, marks []evidence.Mark) {
+	m.submit(a, img, marks)
+}
+
 // submit queues one of the engine's steps, waiting while the queue is
 // full. The step's image belongs to the manager from here on.
 func (m *Manager) submit(a Alert, img gocv.Mat, marks []evidence.Mark) {

@@ -69,6 +69,8 @@ func DefaultLevel(k Kind) Level {
 		return LevelHuman
 	case KindOccupancy:
 		return LevelIndication
+	case KindNoCustomer:
+		return LevelProperty
 	}
 	return LevelUnverified
 }

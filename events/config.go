@@ -15,6 +15,9 @@ var DefaultTopics = map[string]string{
 	TypeZoneOccupancy: "storesight.counts",
 	TypeCameraStatus:  "storesight.camera-status",
 	TypeAlert:         "storesight.alerts",
+	TypePOSCheck:      "storesight.pos.checks",
+	TypeRisk:          "storesight.risk",
+	TypeConversion:    "storesight.conversion",
 }
 
 // Config configures a KafkaSink. Zero values take the defaults noted.

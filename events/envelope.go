@@ -25,6 +25,15 @@ const (
 	// TypeAlert is one step in the life of an alert (raised, updated,
 	// resolved, acknowledged, false alarm).
 	TypeAlert = "alert"
+	// TypePOSCheck is the verdict on one register transaction against the
+	// video of its register's customer zone (package pos).
+	TypePOSCheck = "pos_check"
+	// TypeRisk is one entity's (cashier, store, region, HQ) exception
+	// figures and risk score for one period (package analytics).
+	TypeRisk = "risk"
+	// TypeConversion is one store's entries and transactions in one hour
+	// (package analytics).
+	TypeConversion = "conversion"
 )
 
 // Store identifies the shop an event comes from.
@@ -100,9 +109,6 @@ func (e Envelope) Validate() error {
 	if e.Store.ID == "" {
 		missing = append(missing, "store.id")
 	}
-	if e.Camera == "" {
-		missing = append(missing, "camera")
-	}
 	if e.Time.IsZero() {
 		missing = append(missing, "time")
 	}
@@ -117,11 +123,19 @@ func (e Envelope) Validate() error {
 }
 
 // Key is the Kafka message key: "store_id/camera_id", so one camera's
-// events hash to one partition and stay in order.
-func (e Envelope) Key() string { return e.Store.ID + "/" + e.Camera }
+// events hash to one partition and stay in order. Events that come from no
+// single camera (risk, conversion) have an empty Camera and are keyed by
+// the store id alone.
+func (e Envelope) Key() string {
+	if e.Camera == "" {
+		return e.Store.ID
+	}
+	return e.Store.ID + "/" + e.Camera
+}
 
-// Source is the CloudEvents source attribute: "storesight/<store>/<camera>".
-func (e Envelope) Source() string { return "storesight/" + e.Store.ID + "/" + e.Camera }
+// Source is the CloudEvents source attribute: "storesight/<store>/<camera>",
+// or "storesight/<store>" without a camera.
+func (e Envelope) Source() string { return "storesight/" + e.Key() }
 
 // MarshalJSON writes the wire form, times as RFC 3339 with nanoseconds in UTC.
 func (e Envelope) MarshalJSON() ([]byte, error) {

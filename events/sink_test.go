@@ -291,10 +291,10 @@ func TestPublishRejectsBadEvents(t *testing.T) {
 	if err := s.Publish(unknown); !errors.Is(err, ErrUnknownType) {
 		t.Fatalf("unknown type: %v", err)
 	}
-	noCamera := good
-	noCamera.Camera = ""
-	if err := s.Publish(noCamera); err == nil || !strings.Contains(err.Error(), "camera") {
-		t.Fatalf("missing camera: %v", err)
+	noStore := good
+	noStore.Store.ID = ""
+	if err := s.Publish(noStore); err == nil || !strings.Contains(err.Error(), "store.id") {
+		t.Fatalf("missing store id: %v", err)
 	}
 	notObject := good
 	notObject.Data = []byte(`[1,2]`)
