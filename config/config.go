@@ -26,7 +26,11 @@ type Config struct {
 	Dwell   Dwell    `yaml:"dwell"`
 	Alerts  Alerts   `yaml:"alerts"`
 	SMS     SMS      `yaml:"sms"`
-	Log     Log      `yaml:"log"`
+	// POS and Analytics: register transactions checked against the video,
+	// exception analytics, risk and conversion.
+	POS       POS       `yaml:"pos"`
+	Analytics Analytics `yaml:"analytics"`
+	Log       Log       `yaml:"log"`
 
 	// file and keyLines let Validate, which runs after defaults have been
 	// applied, still cite where a value came from.
@@ -179,6 +183,10 @@ type Line struct {
 	// does not count twice.
 	Band          float64 `yaml:"band"`
 	ConfirmFrames int     `yaml:"confirm_frames"`
+	// Entrance names the direction (forward or backward) that enters the
+	// store: the line's counts in that direction are the store's entries
+	// for conversion. Empty: not an entrance.
+	Entrance string `yaml:"entrance"`
 }
 
 // Zone is an area whose occupancy is counted.
@@ -322,6 +330,11 @@ type Topics struct {
 	Status string `yaml:"status"`
 	// Alerts receives every step of every alert.
 	Alerts string `yaml:"alerts"`
+	// POSChecks receives the verdict on each checked register transaction.
+	POSChecks string `yaml:"pos_checks"`
+	// Risk and Conversion receive the analytics' figures.
+	Risk       string `yaml:"risk"`
+	Conversion string `yaml:"conversion"`
 }
 
 // Outputs are the local (non-Kafka) outputs.
@@ -369,6 +382,8 @@ func Default() *Config {
 				Counts:    "storesight.counts",
 				Status:    "storesight.camera-status",
 				Alerts:    "storesight.alerts",
+				POSChecks: "storesight.pos.checks",
+				Risk:      "storesight.risk", Conversion: "storesight.conversion",
 			},
 			QueueSize: 1024,
 			SpillDir:  ".storesight/spill",
@@ -385,7 +400,9 @@ func Default() *Config {
 			MaxAttempts: 6, BackoffMin: Duration(time.Second), BackoffMax: Duration(time.Minute),
 			RequestTimeout: Duration(10 * time.Second), StateDir: ".storesight/sms",
 		},
-		Log: Log{Level: "info", Format: "text"},
+		POS:       defaultPOS(),
+		Analytics: defaultAnalytics(),
+		Log:       Log{Level: "info", Format: "text"},
 	}
 }
 

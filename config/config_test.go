@@ -193,6 +193,7 @@ func TestExampleLoadsAndDocumentsEveryOption(t *testing.T) {
 	// Examples of what has no default: opening hours, rules, people to text.
 	got.Store.Hours, got.Store.Holidays, got.Model.Classes = Hours{}, nil, []string{"person"}
 	got.Alerts.Rules, got.SMS.From, got.SMS.Escalation, got.SMS.QuietHours = []Rule{}, "", []Tier{}, nil
+	got.POS.Registers, got.Analytics.Regions = []Register{}, []Region{}
 	if want := exported(Default()); !reflect.DeepEqual(got, want) {
 		t.Errorf("example values differ from Default():\n got %+v\nwant %+v", got, want)
 	}
@@ -200,7 +201,7 @@ func TestExampleLoadsAndDocumentsEveryOption(t *testing.T) {
 	if want := DefaultCamera(); !reflect.DeepEqual(cam, want) {
 		t.Errorf("example camera differs from DefaultCamera():\n got %+v\nwant %+v", cam, want)
 	}
-	line.Name, line.Points = "", nil
+	line.Name, line.Points, line.Entrance = "", nil, ""
 	if want := DefaultLine(); !reflect.DeepEqual(line, want) {
 		t.Errorf("example line differs from DefaultLine():\n got %+v\nwant %+v", line, want)
 	}

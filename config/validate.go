@@ -36,6 +36,8 @@ func (c *Config) validate() []*Error {
 	v.dwell()
 	v.alerts()
 	v.sms()
+	v.pos()
+	v.analytics()
 	v.log()
 	return v.errs
 }
@@ -233,10 +235,16 @@ func (v *validator) countingLine(lp string, l Line) {
 	}
 	v.check(l.Band > 0 && !math.IsInf(l.Band, 1), lp+".band", "must be > 0 pixels, got %v", l.Band)
 	v.check(l.ConfirmFrames >= 1, lp+".confirm_frames", "must be >= 1, got %d", l.ConfirmFrames)
+	if l.Entrance != "" {
+		v.check(l.Entrance == l.Forward || l.Entrance == l.Backward, lp+".entrance",
+			"must name the direction that enters the store, forward (%q) or backward (%q), got %q", l.Forward, l.Backward, l.Entrance)
+	}
 }
 
-func (v *validator) zone(zp string, z Zone) {
-	pp := zp + ".polygon"
+func (v *validator) zone(zp string, z Zone) { v.polygon(zp+".polygon", z.Polygon) }
+
+func (v *validator) polygon(pp string, pg []Point) {
+	z := Zone{Polygon: pg}
 	if !v.check(len(z.Polygon) >= 3, pp, "need at least 3 points, got %d", len(z.Polygon)) {
 		return
 	}
@@ -285,6 +293,9 @@ func (v *validator) kafka() {
 	topic("counts", k.Topics.Counts)
 	topic("status", k.Topics.Status)
 	topic("alerts", k.Topics.Alerts)
+	topic("pos_checks", k.Topics.POSChecks)
+	topic("risk", k.Topics.Risk)
+	topic("conversion", k.Topics.Conversion)
 	v.check(k.QueueSize >= 1, "kafka.queue_size", "must be >= 1, got %d", k.QueueSize)
 	v.required("kafka.spill_dir", k.SpillDir)
 }
