@@ -250,7 +250,7 @@ func TestValidateConfigBuiltInCode(t *testing.T) {
 	if err == nil {
 		t.Fatal("defaults alone have no store id and no camera")
 	}
-	if want := "store.id: required\ncameras: at least one camera is required"; err.Error() != want {
+	if want := "store.id: required\ncameras: at least one camera is required (or analytics.enabled for an analytics-only process)"; err.Error() != want {
 		t.Errorf("got %q, want %q", err, want)
 	}
 	c.Store.ID = "s"

@@ -106,11 +106,11 @@ func TestParseErrorsCiteFileLineAndKey(t *testing.T) {
 		{"bad timezone", "store:\n  id: s\n  timezone: Mars/Olympus_Mons\ncameras: [{id: a, source: a.avi}]\n",
 			[]string{`f.yml:3: store.timezone: unknown time zone "Mars/Olympus_Mons" (want an IANA name such as Europe/Berlin)`}},
 		{"zero cameras", "store: {id: s}\ncameras: []\n",
-			[]string{"f.yml:2: cameras: at least one camera is required"}},
+			[]string{"f.yml:2: cameras: at least one camera is required (or analytics.enabled for an analytics-only process)"}},
 		{"no cameras key", "store:\n  id: s\n",
-			[]string{"f.yml:1: cameras: at least one camera is required"}},
+			[]string{"f.yml:1: cameras: at least one camera is required (or analytics.enabled for an analytics-only process)"}},
 		{"empty file", "",
-			[]string{"f.yml: store.id: required", "f.yml: cameras: at least one camera is required"}},
+			[]string{"f.yml: store.id: required", "f.yml: cameras: at least one camera is required (or analytics.enabled for an analytics-only process)"}},
 		{"rtsp only options", "store: {id: s}\ncameras:\n  - id: a\n    source: rtsp://cam/1\n    loop: true\n    start_time: 2024-01-01T00:00:00Z\n",
 			[]string{"f.yml:5: cameras[0].loop: only file sources can loop",
 				"f.yml:6: cameras[0].start_time: only for file sources (live streams carry their own time)"}},
@@ -131,7 +131,7 @@ func TestParseErrorsCiteFileLineAndKey(t *testing.T) {
 			[]string{`f.yml:2: store.id: must match [a-z0-9._-]+, got "BAD"`,
 				"f.yml:3: store.extra: unknown key",
 				`f.yml:5: model.threads: expected an integer, got "x"`,
-				"f.yml:6: cameras: at least one camera is required"}},
+				"f.yml:6: cameras: at least one camera is required (or analytics.enabled for an analytics-only process)"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,7 +174,7 @@ func TestErrorsUnwrapToIndividualProblems(t *testing.T) {
 	want := []Error{
 		{File: "conf/s.yml", Line: 3, Path: "store.timezone", Msg: `unknown time zone "Nowhere" (want an IANA name such as Europe/Berlin)`},
 		{File: "conf/s.yml", Line: 5, Path: "model.threads", Msg: "must be >= 1, got 0"},
-		{File: "conf/s.yml", Line: 6, Path: "cameras", Msg: "at least one camera is required"},
+		{File: "conf/s.yml", Line: 6, Path: "cameras", Msg: "at least one camera is required (or analytics.enabled for an analytics-only process)"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v", got)

@@ -127,7 +127,8 @@ func (v *validator) tracker() {
 }
 
 func (v *validator) cameras() {
-	if !v.check(len(v.c.Cameras) > 0, "cameras", "at least one camera is required") {
+	// A process without cameras is the chain's analytics service.
+	if !v.check(len(v.c.Cameras) > 0 || v.c.Analytics.Enabled, "cameras", "at least one camera is required (or analytics.enabled for an analytics-only process)") {
 		return
 	}
 	firstID := map[string]string{} // id -> path of its first use

@@ -18,6 +18,9 @@ type LineCount struct {
 	// Net is cumulative forward minus backward: with Forward named "in" it
 	// estimates how many people are inside, as seen by this line alone.
 	Net int `json:"net"`
+	// EntranceDirection is the line's Entrance: the key of Counts that
+	// counts people entering the store; "" when the line is not an entrance.
+	EntranceDirection string `json:"entrance_direction,omitempty"`
 }
 
 // ZoneOccupancy summarises one zone's per-frame occupancy in one window.
@@ -182,6 +185,8 @@ func (a *Aggregator) close() Window {
 			Counts:      map[string]int{l.Forward: a.counts[i][0], l.Backward: a.counts[i][1]},
 			Totals:      map[string]int{l.Forward: a.totals[i][0], l.Backward: a.totals[i][1]},
 			Net:         a.totals[i][0] - a.totals[i][1],
+
+			EntranceDirection: l.Entrance,
 		}
 		a.counts[i] = [2]int{}
 	}

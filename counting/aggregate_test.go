@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/storesight/storesight/events"
 	"github.com/storesight/storesight/geom"
 )
 
 func aggConfig() ([]Line, []Zone) {
 	return []Line{
-			{Name: "door", Seg: geom.Segment{A: pt(0, 0), B: pt(10, 0)}, Forward: "in", Backward: "out"},
+			{Name: "door", Seg: geom.Segment{A: pt(0, 0), B: pt(10, 0)}, Forward: "in", Backward: "out", Entrance: "in"},
 			{Name: "aisle", Seg: geom.Segment{A: pt(0, 0), B: pt(0, 10)}},
 		}, []Zone{
 			{Name: "till", Polygon: geom.Polygon{pt(0, 0), pt(1, 0), pt(1, 1)}},
@@ -175,9 +176,18 @@ func TestAggregatorJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"line":"door","window_start":"2024-05-01T10:00:00Z","window_end":"2024-05-01T10:01:00Z","counts":{"in":1,"out":0},"totals":{"in":1,"out":0},"net":1}`
+	want := `{"line":"door","window_start":"2024-05-01T10:00:00Z","window_end":"2024-05-01T10:01:00Z","counts":{"in":1,"out":0},"totals":{"in":1,"out":0},"net":1,"entrance_direction":"in"}`
 	if string(b) != want {
 		t.Errorf("line count json\n got %s\nwant %s", b, want)
+	}
+	// A line that is not an entrance says nothing about entrances.
+	b, err = json.Marshal(w.Lines[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `{"line":"aisle","window_start":"2024-05-01T10:00:00Z","window_end":"2024-05-01T10:01:00Z","counts":{"backward":0,"forward":0},"totals":{"backward":0,"forward":0},"net":0}`
+	if string(b) != want {
+		t.Errorf("non-entrance line count json\n got %s\nwant %s", b, want)
 	}
 	b, err = json.Marshal(w.Zones[0])
 	if err != nil {
@@ -262,5 +272,66 @@ func TestCounterToAggregator(t *testing.T) {
 	}
 	if z := windows[0].Zones[0]; z.Max != 1 || z.Frames != 600 {
 		t.Errorf("minute 0 zone = %+v", z)
+	}
+}
+
+// The LineCount the aggregator emits, entrance included, is valid line_count
+// event data: the schema is what consumers code against.
+func TestLineCountMatchesSchema(t *testing.T) {
+	a := mustAggregator(t, 0)
+	a.Add(t0.Add(time.Second), []Crossing{cross("door", "in", t0.Add(time.Second))}, nil)
+	w, _ := a.Flush(nil)
+	for _, lc := range w.Lines {
+		e, err := events.NewEnvelope(events.ID("test", lc.Line), events.TypeLineCount, events.Store{ID: "s1"}, "cam-0", lc.WindowEnd, lc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := events.CheckSchemas(raw); err != nil {
+			t.Errorf("line %s: %v\n%s", lc.Line, err, raw)
+		}
+	}
+	// The schema really constrains the field: a number is rejected.
+	e, err := events.NewEnvelope(events.ID("test", "bad"), events.TypeLineCount, events.Store{ID: "s1"}, "cam-0", t0,
+		map[string]any{"line": "door", "window_start": t0, "window_end": t0, "counts": map[string]int{}, "totals": map[string]int{}, "net": 0, "entrance_direction": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(e)
+	if err := events.CheckSchemas(raw); err == nil || !strings.Contains(err.Error(), "entrance_direction") {
+		t.Errorf("entrance_direction 1: err = %v, want a violation naming the field", err)
+	}
+}
+
+func TestAggregatorCarriesEntrance(t *testing.T) {
+	lines := []Line{
+		{Name: "front", Seg: geom.Segment{A: pt(0, 0), B: pt(10, 0)}, Forward: "in", Backward: "out", Entrance: "in"},
+		// Drawn the other way round: people enter going backward.
+		{Name: "back", Seg: geom.Segment{A: pt(10, 0), B: pt(0, 0)}, Entrance: DefaultBackward},
+		{Name: "aisle", Seg: geom.Segment{A: pt(0, 0), B: pt(0, 10)}},
+	}
+	a, err := NewAggregator(lines, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Add(t0, []Crossing{cross("front", "in", t0), cross("back", DefaultBackward, t0), cross("back", DefaultBackward, t0)}, nil)
+	w, ok := a.Flush(nil)
+	if !ok {
+		t.Fatal("no window")
+	}
+	for i, want := range []struct {
+		dir     string
+		entries int
+	}{{"in", 1}, {DefaultBackward, 2}, {"", 0}} {
+		lc := w.Lines[i]
+		if lc.EntranceDirection != want.dir {
+			t.Errorf("%s: entrance direction %q, want %q", lc.Line, lc.EntranceDirection, want.dir)
+		}
+		if want.dir != "" && lc.Counts[lc.EntranceDirection] != want.entries {
+			t.Errorf("%s: entries %d, want %d", lc.Line, lc.Counts[lc.EntranceDirection], want.entries)
+		}
 	}
 }

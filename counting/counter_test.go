@@ -347,6 +347,7 @@ func TestNewCounterValidation(t *testing.T) {
 		{"unnamed zone", nil, []Zone{{Polygon: sq}}, nil, "no name"},
 		{"duplicate zones", nil, []Zone{{Name: "z", Polygon: sq}, {Name: "z", Polygon: sq}}, nil, `duplicate zone name "z"`},
 		{"forget after 0", nil, nil, []Option{WithForgetAfter(0)}, "forget after"},
+		{"entrance not a direction", []Line{{Name: "a", Seg: seg, Forward: "in", Backward: "out", Entrance: "forward"}}, nil, nil, `entrance "forward" is neither direction`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -363,5 +364,9 @@ func TestNewCounterValidation(t *testing.T) {
 	l := c.Lines()[0]
 	if l.Band != DefaultBand || l.ConfirmFrames != DefaultConfirmFrames || l.Forward != DefaultForward || l.Backward != DefaultBackward {
 		t.Errorf("defaults not applied: %+v", l)
+	}
+	// The entrance is checked against the direction names after defaults.
+	if _, err := NewCounter([]Line{{Name: "a", Seg: seg, Entrance: DefaultForward}}, nil); err != nil {
+		t.Errorf("entrance naming a default direction: %v", err)
 	}
 }

@@ -36,6 +36,12 @@ type Line struct {
 	// ConfirmFrames is how many consecutive observations on the far side,
 	// outside the band, make a crossing (0 means DefaultConfirmFrames).
 	ConfirmFrames int
+	// Entrance names the direction (Forward or Backward, after defaults)
+	// in which crossing this line means entering the store; "" means the
+	// line is not an entrance. Counting ignores it: it travels with the
+	// LineCount so that consumers (store conversion) know which count is
+	// people coming in without knowing the camera layout.
+	Entrance string
 }
 
 // Zone is a named polygon whose occupancy is counted every frame.
@@ -65,6 +71,9 @@ func (l Line) normalise() (Line, error) {
 	}
 	if l.Forward == l.Backward {
 		return l, fmt.Errorf("line %q: forward and backward are both named %q", l.Name, l.Forward)
+	}
+	if l.Entrance != "" && l.Entrance != l.Forward && l.Entrance != l.Backward {
+		return l, fmt.Errorf("line %q: entrance %q is neither direction (%q, %q)", l.Name, l.Entrance, l.Forward, l.Backward)
 	}
 	switch {
 	case l.Band == 0:
