@@ -14,7 +14,7 @@ export STORESIGHT_ORT_LIB   ?= $(CURDIR)/.deps/lib/libonnxruntime.so
 # Packages that run goroutines: tested with the race detector.
 RACE_PKGS := ./video/ ./avcodec/ ./internal/rtsptest/ ./pipeline/ ./events/ ./metrics/ ./motion/ ./app/ ./alerts/ ./sms/ ./evidence/
 
-.PHONY: all deps models build run test test-e2e bench bench-live lint clean
+.PHONY: all deps models build run run-pos test test-e2e bench bench-live lint clean
 
 all: build
 
@@ -30,6 +30,16 @@ build: deps
 
 run: build
 	./$(BIN) run -config $(CONFIG)
+
+# `make run` plus POS: two registers, analytics, and the demo transactions
+# of testdata/pos/demo.ndjson posted to POST /pos/transactions once the
+# process listens (configs/vtest-pos.yml says what to expect).
+run-pos: build
+	@./$(BIN) run -config configs/vtest-pos.yml & pid=$$!; \
+	for i in $$(seq 100); do curl -sf -o /dev/null http://127.0.0.1:9100/healthz && break; sleep 0.2; done; \
+	curl -s -X POST -H 'Content-Type: application/x-ndjson' --data-binary @testdata/pos/demo.ndjson \
+	  http://127.0.0.1:9100/pos/transactions; echo; \
+	wait $$pid
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

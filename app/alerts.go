@@ -47,11 +47,13 @@ type AlertStats struct {
 	DryRun bool
 }
 
-// openAlerts builds the alerting from the config; nil when no rule is
-// configured. pub receives the alert events.
+// openAlerts builds the alerting from the config; nil when nothing can
+// raise an alert (no rule, no register check). pub receives the alert
+// events.
 func (a *App) openAlerts(m models.Manifest, pub alerts.Publisher) (*alerting, error) {
 	cfg := a.cfg
-	if len(cfg.Alerts.Rules) == 0 {
+	registers := cfg.POS.Enabled && len(cfg.POS.Registers) > 0 && !a.opts.Offline
+	if len(cfg.Alerts.Rules) == 0 && !registers {
 		return nil, nil
 	}
 	loc, err := cfg.Store.Location()
@@ -116,6 +118,9 @@ func (a *App) openAlerts(m models.Manifest, pub alerts.Publisher) (*alerting, er
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	if len(rules) == 0 {
+		return al, nil // register checks only
 	}
 	al.engine, err = alerts.NewEngine(alerts.EngineConfig{
 		Store: cfg.Store.ID, Rules: rules, PersonClass: person, ClassNames: m.Classes, Log: a.log,

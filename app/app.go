@@ -18,6 +18,7 @@ import (
 	"github.com/storesight/storesight/events"
 	"github.com/storesight/storesight/evidence"
 	"github.com/storesight/storesight/metrics"
+	"github.com/storesight/storesight/models"
 	"github.com/storesight/storesight/pipeline"
 	"github.com/storesight/storesight/video"
 )
@@ -62,6 +63,12 @@ type App struct {
 	sink      *events.KafkaSink
 	evout     *pipeline.EventOutput
 	alerts    *alerting
+	pos       *posSide
+	analytics *analyticsSide
+	// stopAnalytics is set while the analytics service runs;
+	// analyticsStats is what it did, once stopped.
+	stopAnalytics  func(videoEnded bool)
+	analyticsStats *AnalyticsStats
 	// personClass is the model's class of people (-1: none); only people
 	// are counted.
 	personClass int
@@ -96,6 +103,9 @@ type Summary struct {
 	StatusEvents, StatusDropped int64
 	// Alerts is nil when no alert rule is configured.
 	Alerts *AlertStats
+	// POS and Analytics are nil when off.
+	POS       *POSStats
+	Analytics *AnalyticsStats
 }
 
 // New builds everything the configuration describes and checks it; on error
@@ -118,17 +128,22 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err err
 		}
 	}()
 
-	dets, manifest, err := openDetectors(ctx, cfg, opts.ModelSource)
-	if err != nil {
-		return a, err
+	// Without cameras (the chain's analytics service) no model is needed.
+	var manifest models.Manifest
+	if len(cfg.Cameras) > 0 {
+		dets, m, err := openDetectors(ctx, cfg, opts.ModelSource)
+		if err != nil {
+			return a, err
+		}
+		manifest = m
+		a.personClass = manifest.ClassIndex("person")
+		pool, err := pipeline.NewDetectorPool(dets...)
+		if err != nil {
+			return a, err
+		}
+		a.pool = pool
+		a.closers = append(a.closers, closerFunc(pool.Close))
 	}
-	a.personClass = manifest.ClassIndex("person")
-	pool, err := pipeline.NewDetectorPool(dets...)
-	if err != nil {
-		return a, err
-	}
-	a.pool = pool
-	a.closers = append(a.closers, closerFunc(pool.Close))
 
 	a.status = newStatusPublisher(events.Store{ID: cfg.Store.ID, Region: cfg.Store.Region}, a.log)
 	for _, c := range cfg.Cameras {
@@ -165,8 +180,23 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err err
 	if a.alerts, err = a.openAlerts(manifest, alertPub); err != nil {
 		return a, err
 	}
-	if a.alerts != nil {
+	if a.alerts != nil && a.alerts.engine != nil {
 		outs = append(outs, a.alerts.engine)
+	}
+	if a.sink != nil {
+		var raiser *alerts.Manager
+		if a.alerts != nil {
+			raiser = a.alerts.manager
+		}
+		if a.pos, err = a.openPOS(a.KafkaBrokers(), a.sink, raiser); err != nil {
+			return a, err
+		}
+		if a.pos != nil {
+			outs = append(outs, a.pos.presence)
+		}
+		if a.analytics, err = a.openAnalytics(a.KafkaBrokers()); err != nil {
+			return a, err
+		}
 	}
 	if cfg.Metrics.Listen != "" {
 		out, err := a.startMetrics()
@@ -175,7 +205,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err err
 		}
 		outs = append(outs, out)
 	}
-	a.pipe = &pipeline.Pipeline{Cameras: a.cams, Pool: pool, Output: outs, Log: a.log}
+	a.pipe = &pipeline.Pipeline{Cameras: a.cams, Pool: a.pool, Output: outs, Log: a.log}
 	return a, nil
 }
 
@@ -197,17 +227,30 @@ func (a *App) KafkaBrokers() []string {
 	return nil
 }
 
+// topics maps every event type to its configured topic.
+func (a *App) topics() map[string]string {
+	t := a.cfg.Kafka.Topics
+	return map[string]string{
+		events.TypeCrossing:      t.Crossings,
+		events.TypeLineCount:     t.Counts,
+		events.TypeZoneOccupancy: t.Counts,
+		events.TypeCameraStatus:  t.Status,
+		events.TypeAlert:         t.Alerts,
+		events.TypePOSCheck:      t.POSChecks,
+		events.TypeRisk:          t.Risk,
+		events.TypeConversion:    t.Conversion,
+	}
+}
+
 func (a *App) startKafka() error {
 	k := a.cfg.Kafka
-	topics := map[string]string{
-		events.TypeCrossing:      k.Topics.Crossings,
-		events.TypeLineCount:     k.Topics.Counts,
-		events.TypeZoneOccupancy: k.Topics.Counts,
-		events.TypeCameraStatus:  k.Topics.Status,
-	}
+	topics := a.topics()
 	brokers := k.Brokers
 	if len(brokers) == 0 {
-		emb, err := events.StartEmbedded(k.EmbeddedAddr, k.Topics.Crossings, k.Topics.Counts, k.Topics.Status)
+		// Created up front so consumers (POS, analytics) can join their
+		// groups before anything is written.
+		emb, err := events.StartEmbedded(k.EmbeddedAddr, k.Topics.Crossings, k.Topics.Counts, k.Topics.Status,
+			k.Topics.Alerts, k.Topics.POSChecks, k.Topics.Risk, k.Topics.Conversion, a.cfg.POS.Topic, a.cfg.POS.DeadLetterTopic)
 		if err != nil {
 			return fmt.Errorf("kafka.embedded_addr %s: %w", k.EmbeddedAddr, err)
 		}
@@ -294,13 +337,31 @@ func (a *App) Run(ctx context.Context) (*Summary, error) {
 	if a.alerts != nil {
 		stopAlerts = a.alerts.start(ctx, a.opts.FlushTimeout, a.log.Error)
 	}
-	runErr := a.pipe.Run(ctx)
-	// The pipeline's last results resolved what was open: publish and
-	// text those steps before Kafka is flushed.
+	stopPOS := func(bool) {}
+	if a.pos != nil {
+		stopPOS = a.pos.start(ctx, a.log.Error)
+	}
+	if a.analytics != nil {
+		a.stopAnalytics = a.analytics.start(ctx, a.log.Error)
+	}
+	var runErr error
+	if len(a.cams) > 0 {
+		runErr = a.pipe.Run(ctx)
+	} else {
+		<-ctx.Done() // the analytics service alone: runs until stopped
+	}
+	videoEnded := ctx.Err() == nil
+	// Register checks still pending raise their alerts now; then the
+	// pipeline's last results and those alerts are published and texted
+	// before Kafka is flushed.
+	stopPOS(videoEnded)
 	stopAlerts()
 	stopBG()
 	bgDone.Wait()
-	s := &Summary{AnalysisDuration: time.Since(start), Detector: a.pool.Stats()}
+	s := &Summary{AnalysisDuration: time.Since(start)}
+	if a.pool != nil {
+		s.Detector = a.pool.Stats()
+	}
 	for i, c := range a.cams {
 		cs := CameraSummary{
 			ID: c.ID, Lines: a.cfg.Cameras[i].Lines, Totals: c.Counter.Totals(), Stats: c.Stats.Snapshot(),
@@ -312,7 +373,7 @@ func (a *App) Run(ctx context.Context) (*Summary, error) {
 		s.Cameras = append(s.Cameras, cs)
 	}
 	sink := a.sink
-	closeErr := a.shutdown()
+	closeErr := a.shutdown(videoEnded)
 	if a.evout != nil {
 		s.EventsPublished, s.EventsFailed = a.evout.Counts()
 	}
@@ -320,6 +381,11 @@ func (a *App) Run(ctx context.Context) (*Summary, error) {
 	if a.alerts != nil {
 		s.Alerts = a.alerts.stats()
 	}
+	if a.pos != nil {
+		st := a.pos.stats()
+		s.POS = &st
+	}
+	s.Analytics = a.analyticsStats
 	if sink != nil {
 		st := sink.Stats()
 		s.Kafka = &st
@@ -327,9 +393,10 @@ func (a *App) Run(ctx context.Context) (*Summary, error) {
 	return s, errors.Join(runErr, closeErr)
 }
 
-// shutdown flushes outputs, then Kafka, then stops the broker: in that
+// shutdown flushes outputs, then Kafka, then lets the analytics service
+// count what reached Kafka and publish, then stops the broker: in that
 // order, so nothing queued is lost.
-func (a *App) shutdown() error {
+func (a *App) shutdown(videoEnded bool) error {
 	var errs []error
 	for _, f := range a.files {
 		errs = append(errs, f.Flush())
@@ -341,6 +408,23 @@ func (a *App) shutdown() error {
 		}
 		cancel()
 		a.sink = nil
+	}
+	if a.pos != nil {
+		a.pos.close()
+	}
+	if a.analytics != nil {
+		if a.stopAnalytics != nil {
+			a.stopAnalytics(videoEnded)
+			a.stopAnalytics = nil
+			st := a.analytics.service.Stats()
+			a.analyticsStats = &st
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), a.opts.FlushTimeout)
+		if err := a.analytics.close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("analytics: %w", err))
+		}
+		cancel()
+		a.analytics = nil
 	}
 	for _, c := range a.closers {
 		errs = append(errs, c.Close())
@@ -368,7 +452,7 @@ func (a *App) abort() {
 	if a.metrics != nil {
 		a.metrics.Close()
 	}
-	a.shutdown()
+	a.shutdown(false)
 	a.Close()
 }
 

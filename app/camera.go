@@ -136,7 +136,7 @@ func countingGeometry(cam config.Camera) ([]counting.Line, []counting.Zone) {
 	for _, l := range cam.Lines {
 		lines = append(lines, counting.Line{
 			Name: l.Name, Seg: geom.Segment{A: pt(l.Points[0]), B: pt(l.Points[1])},
-			Forward: l.Forward, Backward: l.Backward, Band: l.Band, ConfirmFrames: l.ConfirmFrames,
+			Forward: l.Forward, Backward: l.Backward, Band: l.Band, ConfirmFrames: l.ConfirmFrames, Entrance: l.Entrance,
 		})
 	}
 	var zones []counting.Zone

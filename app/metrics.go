@@ -30,7 +30,9 @@ func (a *App) startMetrics() (pipeline.Output, error) {
 	if a.sink != nil {
 		m.AddKafka(a.sink.Stats)
 	}
-	m.AddDetector(a.pool.Stats)
+	if a.pool != nil {
+		m.AddDetector(a.pool.Stats)
+	}
 	m.AddReadiness("cameras", metrics.CamerasOnline(live))
 	mux := http.NewServeMux()
 	mux.Handle("/", m.Handler())
@@ -41,6 +43,12 @@ func (a *App) startMetrics() (pipeline.Output, error) {
 		if err := a.alerts.mount(mux, a.cfg.SMS.WebhookURL); err != nil {
 			return nil, err
 		}
+	}
+	if a.pos != nil {
+		a.pos.mount(mux)
+	}
+	if a.analytics != nil {
+		a.analytics.mount(mux)
 	}
 	srv, err := metrics.Listen(a.cfg.Metrics.Listen, mux, a.log)
 	if err != nil {

@@ -15,7 +15,9 @@ import (
 const usage = `storesight turns shop cameras into people counts and events.
 
 Usage:
-  storesight run -config FILE          run the cameras of one store (Ctrl-C stops, flushing Kafka)
+  storesight run -config FILE          run the cameras of one store (Ctrl-C stops, flushing Kafka);
+                                       a config without cameras and with analytics.enabled runs
+                                       the chain's analytics service
   storesight analyze VIDEO [flags]     analyse a video file offline; "storesight analyze -h" lists flags
   storesight models list|info|verify|install [flags]
                                        model manifests; install copies and checks model files

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/storesight/storesight/app"
 	"github.com/storesight/storesight/config"
@@ -71,6 +72,18 @@ func printTotals(w io.Writer, sum *app.Summary) {
 			fmt.Fprintf(w, "sms: %d sent, %d dry run, %d failed, %d retries, %d duplicates avoided, suppressed %+v\n",
 				s.Sent, s.DryRun, s.Failed, s.Retries, s.Duplicates, s.Suppressed)
 		}
+	}
+	if p := sum.POS; p != nil {
+		c := p.Checks
+		fmt.Fprintf(w, "pos: %d transactions read, %d invalid (dead-lettered); %d checked: %d no customer, %d customer present, %d without video\n",
+			p.Consumer.Received, p.Consumer.Invalid, c.Checked, c.NoCustomer, c.CustomerPresent, c.NoVideo)
+		if p.Skew.Samples > 0 {
+			fmt.Fprintf(w, "pos: transactions arrive %s after their POS timestamps (median of %d)\n", p.Skew.Median.Round(time.Millisecond), p.Skew.Samples)
+		}
+	}
+	if an := sum.Analytics; an != nil {
+		fmt.Fprintf(w, "analytics: %d facts counted, %d not counted again, %d risk and conversion events published\n",
+			an.FactsAdded, an.NotCounted, an.Published)
 	}
 	if d := sum.Detector; d.Runs > 0 && sum.AnalysisDuration > 0 {
 		fmt.Fprintf(w, "detector: %d frames in %d runs, %.0f%% busy over %d session(s)\n", d.Frames, d.Runs,
