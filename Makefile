@@ -12,7 +12,7 @@ export STORESIGHT_MODEL_DIR ?= $(abspath ../shared/models)
 export STORESIGHT_ORT_LIB   ?= $(CURDIR)/.deps/lib/libonnxruntime.so
 
 # Packages that run goroutines: tested with the race detector.
-RACE_PKGS := ./video/ ./avcodec/ ./internal/rtsptest/ ./pipeline/ ./events/ ./metrics/ ./motion/ ./app/ ./alerts/ ./sms/ ./evidence/
+RACE_PKGS := ./video/ ./avcodec/ ./internal/rtsptest/ ./pipeline/ ./events/ ./metrics/ ./motion/ ./app/ ./alerts/ ./sms/ ./evidence/ ./pos/ ./analytics/
 
 .PHONY: all deps models build run run-pos test test-e2e bench bench-live lint clean
 

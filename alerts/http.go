@@ -1,13 +1,11 @@
 package alerts
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
-	"strings"
+
+	"github.com/storesight/storesight/internal/apiauth"
 )
 
 // maxBy bounds the by field: a name or a phone number, not a document.
@@ -72,20 +70,12 @@ func (m *Manager) serveAck(w http.ResponseWriter, r *http.Request, falseAlarm bo
 // not. An acknowledgement stops the SMS escalation, so an anonymous one
 // could silence a real threat.
 func (m *Manager) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if m.cfg.APIToken != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		// Hashing first makes the comparison's time independent of the
-		// token's length as well as its content.
-		want, have := sha256.Sum256([]byte(m.cfg.APIToken)), sha256.Sum256([]byte(got))
-		if !ok || subtle.ConstantTimeCompare(want[:], have[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="storesight alerts"`)
-			http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
-			return false
-		}
-		return true
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+	switch apiauth.Check(r, m.cfg.APIToken) {
+	case apiauth.NeedToken:
+		apiauth.Challenge(w, "storesight alerts")
+		http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+		return false
+	case apiauth.NotLocal:
 		http.Error(w, "without an API token, alerts can only be closed from this host", http.StatusForbidden)
 		return false
 	}

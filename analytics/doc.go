@@ -15,15 +15,16 @@
 //   - the key of every fact counted within the dedup window: 16 bytes of
 //     SHA-256 plus time, twice (lookup and expiry index), about 80 bytes in
 //     use per fact. This, not the counters, sizes the file: 1,000 stores
-//     at 1,000 transactions a day keep 35 M keys (about 3 GB) at the default
-//     35-day window. The generated 8-week history (304 k facts, 199 k keys
-//     in the window) makes a 52 MB file, 30 MB of it allocated pages.
+//     at 1,000 transactions a day keep 35 M keys at the default 35-day
+//     window, about 3 GB in use (4-5 GB of file). The generated 8-week
+//     history (304 k facts, 199 k keys in the window) makes a 52 MB file,
+//     30 MB of it allocated pages.
 //
 // Reports read only counters: a week of the whole fleet above is 70,000
 // rows (140,000 with the week before), read in one range scan because
-// daily keys start with the date.
-// That is why one file on one box is enough: there is no per-transaction
-// table to query, and no database server to run beside an in-store box.
+// daily keys start with the date. That is why one file on one box is
+// enough: there is no per-transaction table to query, and no database
+// server to run beside an in-store box.
 //
 // Every Add is ONE bbolt transaction that writes the counters and the keys
 // of the facts it counted together. A crash, a full disk or a failed
@@ -34,13 +35,14 @@
 // keys can never diverge, which they could with two stores.
 //
 // Kafka is the log of record, not this file. The same code serves one box
-// (the embedded broker, one store) and a fleet (a central service reading
-// every store's topics through one consumer group): the file is a
+// (the embedded broker, one store) and a fleet (one central service
+// instance, owning the file, reading every store's topics): the file is a
 // materialised view that can be deleted and rebuilt by replaying the
-// topics from the start, as long as their retention is within the dedup
-// window (a fact older than the window behind the newest one is not
-// counted, because its key may already be forgotten). Keys expire by fact
-// time, not wall time, so a replay dedups the same way the live run did.
+// topics from the start under a new consumer group, as long as their
+// retention is within the dedup window (a fact older than the window
+// behind the newest one is not counted, because its key may already be
+// forgotten). Keys expire by fact time, not wall time, so a replay dedups
+// the same way the live run did.
 //
 // # Risk
 //
@@ -70,8 +72,9 @@
 // one fake cash refund a day for three weeks beside a part-timer's forced
 // bad-luck week), the planted cashier ranked first in 20 of 36 dishonest
 // weeks with raw rates, 31 with Prior 200 and 36 with Prior 400; in his
-// honest weeks he ranked first once in 60 (chance, as for anyone). A
-// negative Prior gives the plain formula.
+// honest weeks he ranked first once in 60 (chance, as for anyone);
+// TestRiskAcrossSeeds reproduces this. A negative Prior gives the plain
+// formula.
 //
 // # Roll-ups
 //

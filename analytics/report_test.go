@@ -202,7 +202,7 @@ func TestHandComputedCashierWeek(t *testing.T) {
 		t.Errorf("b/c1 has averages of nothing: %v", av.values())
 	}
 	c9 := m["c/c9"]
-	if c9.Risk.Ranked || c9.Risk.Rank != 0 || c9.Risk.Score != 0 || c9.Risk.Reason != "fewer than 10 transactions" || c9.Region != "" {
+	if c9.Risk.Ranked || c9.Risk.Peers != 3 || c9.Risk.Rank != 0 || c9.Risk.Score != 0 || c9.Risk.Reason != "fewer than 10 transactions" || c9.Region != "" {
 		t.Errorf("c/c9 risk %+v region %q, want unranked: fewer than 10 transactions", c9.Risk, c9.Region)
 	}
 }

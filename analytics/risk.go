@@ -87,7 +87,8 @@ type Risk struct {
 	Z map[string]float64 `json:"z,omitempty"`
 	// Rank is 1 for the highest score among the ranked peers; 0 unranked.
 	Rank int `json:"rank"`
-	// Peers is how many entities were ranked together.
+	// Peers is how many entities were ranked together (also on unranked
+	// rows: how many it was not compared with).
 	Peers  int    `json:"peers"`
 	Ranked bool   `json:"ranked"`
 	Reason string `json:"reason,omitempty"` // why unranked
@@ -102,8 +103,11 @@ func scoreRisk(rows []*Row, rc RiskConfig, w [6]float64) {
 	for _, r := range rows {
 		if r.Measures.Transactions >= rc.MinTransactions {
 			peers = append(peers, r)
-		} else {
-			r.Risk = Risk{Reason: fmt.Sprintf("fewer than %d transactions", rc.MinTransactions)}
+		}
+	}
+	for _, r := range rows {
+		if r.Measures.Transactions < rc.MinTransactions {
+			r.Risk = Risk{Peers: len(peers), Reason: fmt.Sprintf("fewer than %d transactions", rc.MinTransactions)}
 		}
 	}
 	if len(peers) < 2 {

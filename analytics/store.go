@@ -160,20 +160,24 @@ func (s *Store) Add(facts []Fact) (added int, err error) {
 		hourly := map[string]*hourCounts{}
 		regions := map[string]string{}
 		keys, keyTimes, meta := tx.Bucket(bucketKeys), tx.Bucket(bucketKeyTimes), tx.Bucket(bucketMeta)
+		valid := make([]Fact, 0, len(facts))
+		for _, f := range facts {
+			if err := f.check(); err != nil {
+				invalid++
+				s.log.Error("analytics: fact not counted", "key", truncate(f.Key), "kind", f.Kind, "store", truncate(f.Store), "err", err)
+				continue
+			}
+			valid = append(valid, f)
+		}
 		newest := getTime(meta.Get(metaNewest))
 		limit := s.now().Add(futureSlack)
-		for _, f := range facts {
+		for _, f := range valid {
 			if t := f.Time; t.After(newest) && !t.After(limit) {
 				newest = t
 			}
 		}
 		cutoff := newest.Add(-s.window)
-		for _, f := range facts {
-			if err := f.check(); err != nil {
-				invalid++
-				s.log.Error("analytics: fact not counted", "key", f.Key, "kind", f.Kind, "store", f.Store, "err", err)
-				continue
-			}
+		for _, f := range valid {
 			if f.Time.Before(cutoff) {
 				stale++
 				continue
@@ -187,7 +191,8 @@ func (s *Store) Add(facts []Fact) (added int, err error) {
 			if err := keys.Put(k, ft); err != nil {
 				return err
 			}
-			if err := keyTimes.Put(append(ft, k...), nil); err != nil {
+			// A new slice: bbolt keeps ft (the value above) until commit.
+			if err := keyTimes.Put(append(append(make([]byte, 0, len(ft)+len(k)), ft...), k...), nil); err != nil {
 				return err
 			}
 			added++
@@ -426,6 +431,15 @@ func (s *Store) Size() (StoreSize, error) {
 	}
 	out.FileBytes = fi.Size()
 	return out, nil
+}
+
+// truncate bounds what a log line repeats of an id that was rejected for
+// its length.
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 func keyHash(key string) []byte {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/storesight/storesight/analytics"
 	"github.com/storesight/storesight/events"
+	"github.com/storesight/storesight/internal/apiauth"
 	"github.com/storesight/storesight/pos"
 )
 
@@ -85,8 +86,10 @@ func (a *App) openAnalytics(brokers []string) (*analyticsSide, error) {
 	return as, nil
 }
 
-func (as *analyticsSide) mount(mux *http.ServeMux) {
-	mux.Handle("/analytics/", as.service.Handler())
+// mount serves the figures; cashier risk scores are personal data, so
+// they are guarded like the alert API (token, or this host only).
+func (as *analyticsSide) mount(mux *http.ServeMux, token string) {
+	mux.Handle("/analytics/", apiauth.Guard(token, "storesight analytics", as.service.Handler()))
 }
 
 // start runs the service; stop waits (video ended by itself) until what is

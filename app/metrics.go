@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/storesight/storesight/evidence"
 	"github.com/storesight/storesight/metrics"
@@ -48,7 +49,7 @@ func (a *App) startMetrics() (pipeline.Output, error) {
 		a.pos.mount(mux)
 	}
 	if a.analytics != nil {
-		a.analytics.mount(mux)
+		a.analytics.mount(mux, os.Getenv("STORESIGHT_API_TOKEN"))
 	}
 	srv, err := metrics.Listen(a.cfg.Metrics.Listen, mux, a.log)
 	if err != nil {

@@ -1,8 +1,6 @@
 package pos
 
 import (
-	"github.com/storesight/storesight/events"
-
 	"context"
 	"errors"
 	"log/slog"
@@ -10,6 +8,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/storesight/storesight/events"
 )
 
 // DefaultTopic is the raw POS input topic.

@@ -2,20 +2,18 @@ package pos
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/storesight/storesight/internal/apiauth"
 )
 
 // Limits of one ingest request.
@@ -265,20 +263,12 @@ func transactionID(raw []byte) string {
 // authorized applies the rule of IngestConfig.APIToken, answering 401 or
 // 403 when the request may not post.
 func (i *Ingest) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if i.cfg.APIToken != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		// Hashing first makes the comparison's time independent of the
-		// token's length as well as its content.
-		want, have := sha256.Sum256([]byte(i.cfg.APIToken)), sha256.Sum256([]byte(got))
-		if !ok || subtle.ConstantTimeCompare(want[:], have[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="storesight pos"`)
-			writeIngestJSON(w, http.StatusUnauthorized, IngestResponse{Rejected: []Rejected{}, Error: "a valid bearer token is required"})
-			return false
-		}
-		return true
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+	switch apiauth.Check(r, i.cfg.APIToken) {
+	case apiauth.NeedToken:
+		apiauth.Challenge(w, "storesight pos")
+		writeIngestJSON(w, http.StatusUnauthorized, IngestResponse{Rejected: []Rejected{}, Error: "a valid bearer token is required"})
+		return false
+	case apiauth.NotLocal:
 		writeIngestJSON(w, http.StatusForbidden, IngestResponse{Rejected: []Rejected{},
 			Error: "without an API token, transactions are accepted only from this host"})
 		return false
