@@ -54,7 +54,7 @@ test: build lint
 
 bench: build
 	@mkdir -p benchmarks/results
-	{ $(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./detectors/ ./tracker/ ./counting/ ./events/ && \
+	{ $(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./detectors/ ./tracker/ ./counting/ ./events/ ./pos/ && \
 	  $(GO) test -run '^$$' -bench . -benchtime 2x -timeout 30m ./benchmarks/ ; } 2>&1 | grep -v 'level=INFO' | tee benchmarks/results/latest.txt
 
 # N live RTSP cameras (ffmpeg -> local relay -> storesight): writes
