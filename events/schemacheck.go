@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // A JSON Schema checker for exactly the keywords our schemas use. go.mod
@@ -19,8 +20,34 @@ import (
 var (
 	annotationKeywords = map[string]bool{"$schema": true, "$id": true, "title": true, "description": true}
 	checkedKeywords    = map[string]bool{"type": true, "required": true, "properties": true,
-		"additionalProperties": true, "format": true, "minimum": true, "const": true, "pattern": true, "enum": true, "items": true}
+		"additionalProperties": true, "format": true, "minimum": true, "exclusiveMinimum": true, "const": true,
+		"pattern": true, "enum": true, "items": true, "minItems": true, "maxItems": true,
+		"minLength": true, "maxLength": true, "allOf": true, "if": true, "then": true}
 )
+
+// Violations checks the JSON instance against the JSON Schema schema (the
+// keywords above; "type" may be a list) and returns every violation, with
+// its JSON path. Schemas other than the event types' (the POS input's) are
+// checked with it.
+func Violations(schema, instance []byte) ([]string, error) {
+	var s map[string]any
+	if err := decodeJSON(schema, &s); err != nil {
+		return nil, fmt.Errorf("events: decode schema: %w", err)
+	}
+	var v any
+	if err := decodeJSON(instance, &v); err != nil {
+		return nil, fmt.Errorf("events: decode instance: %w", err)
+	}
+	return checkSchema(s, v, "$"), nil
+}
+
+// decodeJSON keeps numbers as json.Number, so integers and bounds are
+// compared exactly.
+func decodeJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}
 
 // CheckSchemas checks an encoded envelope against the envelope schema and
 // its data against its type's schema, with the keywords those schemas use.
@@ -38,10 +65,8 @@ func CheckSchemas(raw []byte) error {
 }
 
 func schemaViolations(raw []byte) ([]string, error) {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
 	var v any
-	if err := d.Decode(&v); err != nil {
+	if err := decodeJSON(raw, &v); err != nil {
 		return nil, fmt.Errorf("events: decode event: %w", err)
 	}
 	env, err := parsedSchema("envelope")
@@ -64,13 +89,14 @@ func parsedSchema(name string) (map[string]any, error) {
 		return nil, err
 	}
 	var s map[string]any
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := decodeJSON(b, &s); err != nil {
 		return nil, fmt.Errorf("events: schema %s is not JSON: %w", name, err)
 	}
 	return s, nil
 }
 
-// checkSchema returns the violations of v (decoded with UseNumber) against s.
+// checkSchema returns the violations of v against s (both decoded with
+// UseNumber).
 func checkSchema(s map[string]any, v any, path string) []string {
 	var errs []string
 	fail := func(format string, args ...any) { errs = append(errs, path+": "+fmt.Sprintf(format, args...)) }
@@ -79,9 +105,19 @@ func checkSchema(s map[string]any, v any, path string) []string {
 			fail("schema keyword %q is not supported by the schema checker", k)
 		}
 	}
-	if typ, ok := s["type"].(string); ok && !hasType(v, typ) {
-		fail("is %T, want %s", v, typ)
-		return errs
+	if typ, ok := s["type"]; ok {
+		types, _ := typ.([]any)
+		if name, ok := typ.(string); ok {
+			types = []any{name}
+		}
+		match := false
+		for _, name := range types {
+			match = match || hasType(v, name.(string))
+		}
+		if !match {
+			fail("is %T, want %v", v, typ)
+			return errs
+		}
 	}
 	if c, ok := s["const"]; ok && fmt.Sprint(c) != fmt.Sprint(v) {
 		fail("is %v, want const %v", v, c)
@@ -95,30 +131,54 @@ func checkSchema(s map[string]any, v any, path string) []string {
 			fail("is %v, want one of %v", v, enum)
 		}
 	}
-	if p, ok := s["pattern"].(string); ok {
-		if str, _ := v.(string); !regexp.MustCompile(p).MatchString(str) {
+	if str, ok := v.(string); ok {
+		if p, ok := s["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
 			fail("%q does not match %s", str, p)
 		}
-	}
-	if f, ok := s["format"].(string); ok {
-		if f != "date-time" {
-			fail("format %q is not supported by the schema checker", f)
-		} else if str, _ := v.(string); !isDateTime(str) {
-			fail("%q is not an RFC 3339 date-time", str)
+		if n, ok := bound(s, "minLength"); ok && float64(utf8.RuneCountInString(str)) < n {
+			fail("shorter than %v", n)
 		}
-	}
-	if m, ok := s["minimum"].(float64); ok {
-		if n, ok := v.(json.Number); ok {
-			if f, _ := n.Float64(); f < m {
-				fail("%v is below minimum %v", n, m)
+		if n, ok := bound(s, "maxLength"); ok && float64(utf8.RuneCountInString(str)) > n {
+			fail("longer than %v", n)
+		}
+		if f, ok := s["format"].(string); ok {
+			if f != "date-time" {
+				fail("format %q is not supported by the schema checker", f)
+			} else if !isDateTime(str) {
+				fail("%q is not an RFC 3339 date-time", str)
 			}
 		}
 	}
-	if items, ok := s["items"].(map[string]any); ok {
-		if arr, ok := v.([]any); ok {
+	if n, ok := v.(json.Number); ok {
+		x, _ := n.Float64()
+		if m, ok := bound(s, "minimum"); ok && x < m {
+			fail("%v is below minimum %v", n, m)
+		}
+		if m, ok := bound(s, "exclusiveMinimum"); ok && x <= m {
+			fail("%v is not above %v", n, m)
+		}
+	}
+	if arr, ok := v.([]any); ok {
+		if n, ok := bound(s, "minItems"); ok && float64(len(arr)) < n {
+			fail("fewer than %v items", n)
+		}
+		if n, ok := bound(s, "maxItems"); ok && float64(len(arr)) > n {
+			fail("more than %v items", n)
+		}
+		if items, ok := s["items"].(map[string]any); ok {
 			for i, it := range arr {
 				errs = append(errs, checkSchema(items, it, fmt.Sprintf("%s[%d]", path, i))...)
 			}
+		}
+	}
+	if all, ok := s["allOf"].([]any); ok {
+		for _, sub := range all {
+			errs = append(errs, checkSchema(sub.(map[string]any), v, path)...)
+		}
+	}
+	if cond, ok := s["if"].(map[string]any); ok && len(checkSchema(cond, v, path)) == 0 {
+		if then, ok := s["then"].(map[string]any); ok {
+			errs = append(errs, checkSchema(then, v, path)...)
 		}
 	}
 	obj, isObj := v.(map[string]any)
@@ -155,8 +215,20 @@ func checkSchema(s map[string]any, v any, path string) []string {
 	return errs
 }
 
+// bound reads a numeric keyword of s.
+func bound(s map[string]any, key string) (float64, bool) {
+	n, ok := s[key].(json.Number)
+	if !ok {
+		return 0, false
+	}
+	f, err := n.Float64()
+	return f, err == nil
+}
+
 func hasType(v any, typ string) bool {
 	switch typ {
+	case "null":
+		return v == nil
 	case "object":
 		_, ok := v.(map[string]any)
 		return ok

@@ -3,25 +3,11 @@ package pos
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
-	"time"
-	"unicode/utf8"
-)
 
-// The events package's schema checker is not exported and knows only the
-// keywords of the event schemas; this one adds the few more that
-// transaction.schema.json needs. Unknown keywords are violations, so the
-// schema cannot use one believing it is checked.
-var schemaKeywords = map[string]bool{
-	"$schema": true, "$id": true, "title": true, "description": true,
-	"type": true, "required": true, "properties": true, "additionalProperties": true, "format": true,
-	"pattern": true, "enum": true, "const": true, "items": true, "minItems": true, "maxItems": true,
-	"minLength": true, "maxLength": true, "minimum": true, "exclusiveMinimum": true, "allOf": true, "if": true, "then": true,
-}
+	"github.com/storesight/storesight/events"
+)
 
 func loadSchema(t testing.TB) map[string]any {
 	t.Helper()
@@ -34,176 +20,15 @@ func loadSchema(t testing.TB) map[string]any {
 	return s
 }
 
-// violations checks v (decoded with UseNumber) against s.
-func violations(s map[string]any, v any, path string) []string {
-	var errs []string
-	fail := func(format string, args ...any) { errs = append(errs, path+": "+fmt.Sprintf(format, args...)) }
-	for k := range s {
-		if !schemaKeywords[k] {
-			fail("schema keyword %q is not supported by the test's checker", k)
-		}
-	}
-	if typ, ok := s["type"]; ok {
-		types, _ := typ.([]any)
-		if name, ok := typ.(string); ok {
-			types = []any{name}
-		}
-		match := false
-		for _, name := range types {
-			match = match || jsonHasType(v, name.(string))
-		}
-		if !match {
-			fail("is %T, want %v", v, typ)
-			return errs
-		}
-	}
-	if c, ok := s["const"]; ok && !sameJSON(c, v) {
-		fail("is %v, want %v", v, c)
-	}
-	if enum, ok := s["enum"].([]any); ok {
-		found := false
-		for _, e := range enum {
-			found = found || sameJSON(e, v)
-		}
-		if !found {
-			fail("is %v, want one of %v", v, enum)
-		}
-	}
-	if str, ok := v.(string); ok {
-		if p, ok := s["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
-			fail("%q does not match %s", str, p)
-		}
-		if n, ok := s["minLength"].(json.Number); ok && int64(utf8.RuneCountInString(str)) < mustInt(n) {
-			fail("shorter than %v", n)
-		}
-		if n, ok := s["maxLength"].(json.Number); ok && int64(utf8.RuneCountInString(str)) > mustInt(n) {
-			fail("longer than %v", n)
-		}
-		if f, ok := s["format"].(string); ok {
-			if f != "date-time" {
-				fail("format %q is not supported by the test's checker", f)
-			} else if _, err := time.Parse(time.RFC3339Nano, str); err != nil {
-				fail("%q is not a date-time", str)
-			}
-		}
-	}
-	if n, ok := v.(json.Number); ok {
-		x, _ := n.Float64()
-		if m, ok := s["minimum"].(json.Number); ok {
-			if mf, _ := m.Float64(); x < mf {
-				fail("%v is below minimum %v", n, m)
-			}
-		}
-		if m, ok := s["exclusiveMinimum"].(json.Number); ok {
-			if mf, _ := m.Float64(); x <= mf {
-				fail("%v is not above %v", n, m)
-			}
-		}
-	}
-	if arr, ok := v.([]any); ok {
-		if n, ok := s["minItems"].(json.Number); ok && int64(len(arr)) < mustInt(n) {
-			fail("fewer than %v items", n)
-		}
-		if n, ok := s["maxItems"].(json.Number); ok && int64(len(arr)) > mustInt(n) {
-			fail("more than %v items", n)
-		}
-		if items, ok := s["items"].(map[string]any); ok {
-			for i, it := range arr {
-				errs = append(errs, violations(items, it, fmt.Sprintf("%s[%d]", path, i))...)
-			}
-		}
-	}
-	if all, ok := s["allOf"].([]any); ok {
-		for _, sub := range all {
-			errs = append(errs, violations(sub.(map[string]any), v, path)...)
-		}
-	}
-	if cond, ok := s["if"].(map[string]any); ok && len(violations(cond, v, path)) == 0 {
-		if then, ok := s["then"].(map[string]any); ok {
-			errs = append(errs, violations(then, v, path)...)
-		}
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return errs
-	}
-	if req, ok := s["required"].([]any); ok {
-		for _, r := range req {
-			if _, ok := obj[r.(string)]; !ok {
-				fail("missing required %q", r)
-			}
-		}
-	}
-	props, _ := s["properties"].(map[string]any)
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if ps, ok := props[k].(map[string]any); ok {
-			errs = append(errs, violations(ps, obj[k], path+"."+k)...)
-		} else if ap, ok := s["additionalProperties"].(bool); ok && !ap {
-			fail("unexpected property %q", k)
-		}
-	}
-	return errs
-}
-
-func mustInt(n json.Number) int64 {
-	i, err := n.Int64()
-	if err != nil {
-		panic(err)
-	}
-	return i
-}
-
-func sameJSON(a, b any) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return fmt.Sprint(a) == fmt.Sprint(b)
-}
-
-func jsonHasType(v any, typ string) bool {
-	switch typ {
-	case "null":
-		return v == nil
-	case "object":
-		_, ok := v.(map[string]any)
-		return ok
-	case "array":
-		_, ok := v.([]any)
-		return ok
-	case "string":
-		_, ok := v.(string)
-		return ok
-	case "boolean":
-		_, ok := v.(bool)
-		return ok
-	case "number":
-		_, ok := v.(json.Number)
-		return ok
-	case "integer":
-		n, ok := v.(json.Number)
-		if !ok {
-			return false
-		}
-		_, err := n.Int64()
-		return err == nil
-	}
-	return false
-}
-
-func schemaViolations(t testing.TB, s map[string]any, raw []byte) []string {
+// schemaViolations checks an example against the POS schema with the
+// project's JSON Schema checker.
+func schemaViolations(t testing.TB, raw []byte) []string {
 	t.Helper()
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("example is not JSON: %v", err)
+	v, err := events.Violations(Schema(), raw)
+	if err != nil {
+		t.Fatalf("example: %v", err)
 	}
-	return violations(s, v, "$")
+	return v
 }
 
 func TestSchemaDocumentsEveryField(t *testing.T) {
@@ -258,7 +83,6 @@ func TestSchemaDocumentsEveryField(t *testing.T) {
 }
 
 func TestSchemaAgreesWithParse(t *testing.T) {
-	s := loadSchema(t)
 	accepted := [][]byte{
 		[]byte(saleJSON),
 		msg(t, map[string]any{"amount": rawJSON("12.5"), "region": nil, "timestamp": "2026-11-16T13:03:27.250Z"}),
@@ -275,7 +99,7 @@ func TestSchemaAgreesWithParse(t *testing.T) {
 		if _, err := Parse(raw); err != nil {
 			t.Fatalf("accepted[%d] rejected by Parse: %v", i, err)
 		}
-		if v := schemaViolations(t, s, raw); len(v) > 0 {
+		if v := schemaViolations(t, raw); len(v) > 0 {
 			t.Errorf("accepted[%d] %s violates the schema: %q", i, raw, v)
 		}
 	}
@@ -321,7 +145,7 @@ func TestSchemaAgreesWithParse(t *testing.T) {
 		if _, err := Parse(raw); err == nil {
 			t.Errorf("%s: Parse accepted %s", name, raw)
 		}
-		if v := schemaViolations(t, s, raw); len(v) == 0 {
+		if v := schemaViolations(t, raw); len(v) == 0 {
 			t.Errorf("%s: schema accepts %s, which Parse rejects", name, raw)
 		}
 	}
