@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (a *App, err err
 	// Without cameras (the chain's analytics service) no model is needed.
 	var manifest models.Manifest
 	if len(cfg.Cameras) > 0 {
-		dets, m, err := openDetectors(ctx, cfg, opts.ModelSource)
+		dets, m, err := openDetectors(ctx, cfg, opts.ModelSource, a.log)
 		if err != nil {
 			return a, err
 		}

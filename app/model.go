@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -17,7 +18,7 @@ import (
 // it is missing there (from modelSource, else its pinned source URL), checks
 // its sha256, and opens model.sessions ONNX Runtime sessions for it. ctx
 // cancels a download.
-func openDetectors(ctx context.Context, cfg *config.Config, modelSource string) ([]detectors.Detector, models.Manifest, error) {
+func openDetectors(ctx context.Context, cfg *config.Config, modelSource string, log *slog.Logger) ([]detectors.Detector, models.Manifest, error) {
 	m, err := models.Lookup(cfg.Model.Name)
 	if err != nil {
 		return nil, m, fmt.Errorf("model.name %q: %w", cfg.Model.Name, err)
@@ -59,6 +60,9 @@ func openDetectors(ctx context.Context, cfg *config.Config, modelSource string) 
 			NMSThreshold:   float32(cfg.Model.NMSThreshold),
 			Classes:        classes,
 			MaxBatch:       cfg.Model.MaxBatch,
+			Provider:       cfg.Model.Provider,
+			DeviceID:       cfg.Model.DeviceID,
+			Log:            log,
 		})
 		if err != nil {
 			for _, d := range ds {

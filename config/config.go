@@ -81,6 +81,12 @@ type Model struct {
 	// takes when the model has a dynamic batch dimension; 0 lets the
 	// detector choose, 1 disables batching.
 	MaxBatch int `yaml:"max_batch"`
+	// Provider is the ONNX Runtime execution provider: auto (TensorRT,
+	// then CUDA, then the CPU, whichever works first), cpu, cuda or
+	// tensorrt.
+	Provider string `yaml:"provider"`
+	// DeviceID is the GPU the cuda and tensorrt providers use.
+	DeviceID int `yaml:"device_id"`
 }
 
 // Tracker holds the ByteTrack-class tracker parameters.
@@ -363,6 +369,7 @@ func Default() *Config {
 			Threads:        2,
 			Sessions:       1,
 			MaxBatch:       1,
+			Provider:       "auto",
 		},
 		Tracker: Tracker{
 			HighThreshold:     0.5,

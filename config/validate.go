@@ -90,6 +90,12 @@ func (v *validator) model() {
 	v.check(m.Threads >= 1, "model.threads", "must be >= 1, got %d", m.Threads)
 	v.check(m.Sessions >= 1 && m.Sessions <= 64, "model.sessions", "must be in [1, 64], got %d", m.Sessions)
 	v.check(m.MaxBatch >= 0 && m.MaxBatch <= 64, "model.max_batch", "must be in [0, 64] (0 = model default), got %d", m.MaxBatch)
+	switch m.Provider {
+	case "auto", "cpu", "cuda", "tensorrt":
+	default:
+		v.check(false, "model.provider", "want auto, cpu, cuda or tensorrt, got %q", m.Provider)
+	}
+	v.check(m.DeviceID >= 0, "model.device_id", "must be >= 0, got %d", m.DeviceID)
 	if !v.check(len(m.Classes) > 0, "model.classes", "at least one class is required") {
 		return
 	}

@@ -1,6 +1,10 @@
 package detectors
 
-import "gocv.io/x/gocv"
+import (
+	"log/slog"
+
+	"gocv.io/x/gocv"
+)
 
 // Detector finds objects in one BGR frame. Implementations are not safe for
 // concurrent use: a pool runs one Detector per worker goroutine.
@@ -28,4 +32,12 @@ type Options struct {
 	// DefaultMaxBatch when the model's batch dimension is dynamic and 1 when
 	// it is fixed; a value above 1 for a fixed-batch model is an error.
 	MaxBatch int
+	// Provider is the execution provider: ProviderAuto (also for ""),
+	// ProviderCPU, ProviderCUDA or ProviderTensorRT.
+	Provider string
+	// DeviceID is the GPU index for the CUDA and TensorRT providers.
+	DeviceID int
+	// Log receives the line saying which provider a model opened on; nil
+	// means slog.Default().
+	Log *slog.Logger
 }

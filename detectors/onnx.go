@@ -9,12 +9,14 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// ONNXDetector runs one model with ONNX Runtime on the CPU. Input and
-// output buffers are allocated once and reused for every frame.
+// ONNXDetector runs one model with ONNX Runtime on the CPU or, when asked
+// for and present, an NVIDIA GPU. Input and output buffers are allocated
+// once and reused for every frame.
 type ONNXDetector struct {
 	manifest models.Manifest
 	path     string
 	session  *ort.DynamicAdvancedSession
+	provider string
 	head     head
 	maxBatch int
 	// pres[i] writes image i of a batch into its block of the shared input
@@ -46,6 +48,9 @@ var _ BatchDetector = (*ONNXDetector)(nil)
 func NewONNX(m models.Manifest, modelPath string, opts Options) (det *ONNXDetector, err error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
+	}
+	if err := checkProvider(opts); err != nil {
+		return nil, fmt.Errorf("model %s: %w", m.Name, err)
 	}
 	if m.SHA256 != "" {
 		if err := models.Verify(m, modelPath); err != nil {
@@ -84,9 +89,11 @@ func NewONNX(m models.Manifest, modelPath string, opts Options) (det *ONNXDetect
 	if d.maxBatch, err = batchLimit(m.Name, d.head, opts.MaxBatch); err != nil {
 		return nil, err
 	}
-	d.session, err = ort.NewDynamicAdvancedSession(modelPath, d.head.inputNames(), d.head.outputNames(), so)
+	// so (CPU only) served to read the inputs and outputs; the session
+	// gets its own options so a GPU provider is set up once, here.
+	d.session, d.provider, err = openSession(m, modelPath, d.head.inputNames(), d.head.outputNames(), opts)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: create session: %w", m.Name, err)
+		return nil, fmt.Errorf("model %s: %w", m.Name, err)
 	}
 	if err := d.checkMetadata(); err != nil {
 		return nil, fmt.Errorf("model %s (%s): %w", m.Name, modelPath, err)
