@@ -37,6 +37,12 @@ func (m *MOTWriter) Result(r *Result) {
 		// The tracker's Kalman estimate may stick out of the frame by a
 		// few pixels; evaluators expect boxes inside the image.
 		b := t.Box.Clip(float64(r.Width), float64(r.Height))
+		// A predicted box wholly outside the picture clips to nothing; a
+		// zero-size row is invalid MOT (TrackEval's readers reject it), and
+		// the person is not in this frame anyway. 0.005 px rounds to 0.00.
+		if b.W() < 0.005 || b.H() < 0.005 {
+			continue
+		}
 		_, m.err = fmt.Fprintf(m.w, "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
 			r.Frame+1, t.ID, b.X1, b.Y1, b.W(), b.H(), t.Score)
 	}
