@@ -52,10 +52,15 @@ test: build lint
 	@# compare counts, which other packages' tests would starve of CPU.
 	$(GO) test -count=1 -timeout 15m ./e2e/
 
+# Component benchmarks (go test -bench -> latest.txt), then `storesight bench`:
+# every model x threads 1,2 next to a bare ONNX Runtime session, tracker
+# speed, end-to-end fps and accuracy on testdata/mot/vtest-s01 -> bench.md,
+# bench.json and the latency-against-accuracy plots. Under 10 min on 2 cores.
 bench: build
 	@mkdir -p benchmarks/results
 	{ $(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./detectors/ ./tracker/ ./counting/ ./events/ ./pos/ && \
-	  $(GO) test -run '^$$' -bench . -benchtime 2x -timeout 30m ./benchmarks/ ; } 2>&1 | grep -v 'level=INFO' | tee benchmarks/results/latest.txt
+	  $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./benchmarks/ ; } 2>&1 | grep -v 'level=INFO' | tee benchmarks/results/latest.txt
+	./$(BIN) bench -out benchmarks/results
 
 # N live RTSP cameras (ffmpeg -> local relay -> storesight): writes
 # benchmarks/results/live.md. Rows and window: STORESIGHT_BENCH_LIVE_CAMS,

@@ -204,6 +204,7 @@ func openDetector(cfg *config.Config, opts RunOptions) (*recordingDetector, mode
 		Classes:        classes,
 		MaxBatch:       cfg.Model.MaxBatch,
 		Provider:       opts.Provider,
+		Log:            opts.Log,
 	})
 	if err != nil {
 		return nil, m, fmt.Errorf("model %s: %w", m.Name, err)

@@ -4,12 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
-
-	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/storesight/storesight/app"
 	"github.com/storesight/storesight/config"
@@ -40,8 +37,17 @@ func BenchmarkAnalyzeVtest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bare := newBareSession(b, m, filepath.Join(cfg.Model.Dir, m.File))
-	defer bare.Destroy()
+	bare, err := OpenBare(m, filepath.Join(cfg.Model.Dir, m.File), threads, detectors.ProviderCPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bare.Close()
+	// Warm up before anything is timed: the first runs allocate and plan.
+	for range 10 {
+		if err := bare.Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
 
 	var pipeFrames, bareRuns int64
 	var pipeTime, bareTime time.Duration
@@ -77,58 +83,4 @@ func BenchmarkAnalyzeVtest(b *testing.B) {
 	b.ReportMetric(pfps, "analysed-fps")
 	b.ReportMetric(bfps, "bare-ort-fps")
 	b.ReportMetric(pfps/bfps, "pipeline/bare")
-}
-
-// newBareSession opens the model with nothing of storesight around it: the
-// same thread settings, a pre-filled input, no pre- or post-processing.
-func newBareSession(b *testing.B, m models.Manifest, path string) *ort.AdvancedSession {
-	b.Helper()
-	if err := detectors.InitRuntime(""); err != nil {
-		b.Fatal(err)
-	}
-	inInfo, outInfo, err := ort.GetInputOutputInfo(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if len(inInfo) != 1 || len(outInfo) != 1 {
-		b.Fatalf("model %s: bare session supports one input and one output, got %d and %d", m.Name, len(inInfo), len(outInfo))
-	}
-	in, err := ort.NewEmptyTensor[float32](inInfo[0].Dimensions)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Image-like values: an all-zero input drives activations into
-	// denormal floats, which are much slower on x86 and would flatter the
-	// pipeline.
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i, data := 0, in.GetData(); i < len(data); i++ {
-		data[i] = float32(rng.IntN(256))
-	}
-	out, err := ort.NewEmptyTensor[float32](outInfo[0].Dimensions)
-	if err != nil {
-		b.Fatal(err)
-	}
-	so, err := ort.NewSessionOptions()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer so.Destroy()
-	if err := so.SetIntraOpNumThreads(threads); err != nil {
-		b.Fatal(err)
-	}
-	if err := so.SetInterOpNumThreads(1); err != nil {
-		b.Fatal(err)
-	}
-	s, err := ort.NewAdvancedSession(path, []string{inInfo[0].Name}, []string{outInfo[0].Name},
-		[]ort.Value{in}, []ort.Value{out}, so)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Warm up before anything is timed: the first runs allocate and plan.
-	for i := 0; i < 10; i++ {
-		if err := s.Run(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return s
 }

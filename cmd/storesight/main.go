@@ -21,6 +21,9 @@ Usage:
   storesight analyze VIDEO [flags]     analyse a video file offline; "storesight analyze -h" lists flags
   storesight models list|info|verify|install [flags]
                                        model manifests; install copies and checks model files
+  storesight bench [flags]             model latency next to bare ONNX Runtime, tracker speed, accuracy
+                                       and end-to-end fps; writes benchmarks/results/bench.{md,json} + plots
+  storesight eval [flags] SEQDIR...    accuracy on labelled sequences (tracking, detection, counting)
 
 See storesight.example.yml for every configuration option.
 `
@@ -47,6 +50,10 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		err = cmdAnalyze(args[1:], stdout, stderr)
 	case "models":
 		err = cmdModels(args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(args[1:], stdout, stderr)
+	case "eval":
+		err = cmdEval(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
