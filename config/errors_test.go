@@ -52,9 +52,9 @@ func TestParseErrorsCiteFileLineAndKey(t *testing.T) {
 			[]string{"f.yml:1: expected a mapping, got a list"}},
 		{"two documents", valid + "---\nstore: {id: x}\n",
 			[]string{"f.yml:6: only one YAML document is allowed"}},
-		{"out of range", valid + "model:\n  score_threshold: 1.5\n  nms_threshold: 0\n",
-			[]string{"f.yml:7: model.score_threshold: must be in (0, 1), got 1.5",
-				"f.yml:8: model.nms_threshold: must be in (0, 1], got 0"}},
+		{"out of range", valid + "model:\n  score_threshold: 1.5\n  nms_threshold: -0.1\n",
+			[]string{"f.yml:7: model.score_threshold: must be in [0, 1) (0 = the model's manifest value), got 1.5",
+				"f.yml:8: model.nms_threshold: must be in [0, 1] (0 = the model's manifest value), got -0.1"}},
 		{"duration without unit", valid + "    stall_timeout: 5\n",
 			[]string{"f.yml:6: cameras[0].stall_timeout: expected a duration such as 5s or 250ms, got 5"}},
 		{"duration garbage", valid + "    start_timeout: soon\n",
@@ -209,7 +209,7 @@ func TestLoadCitesThePathGiven(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load(path)
-	if want := path + ":7: model.nms_threshold: must be in (0, 1], got 2"; err == nil || err.Error() != want {
+	if want := path + ":7: model.nms_threshold: must be in [0, 1] (0 = the model's manifest value), got 2"; err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %s", err, want)
 	}
 }

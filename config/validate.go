@@ -85,8 +85,8 @@ func (v *validator) model() {
 	m := v.c.Model
 	v.required("model.name", m.Name)
 	v.required("model.dir", m.Dir)
-	v.check(m.ScoreThreshold > 0 && m.ScoreThreshold < 1, "model.score_threshold", "must be in (0, 1), got %v", m.ScoreThreshold)
-	v.check(m.NMSThreshold > 0 && m.NMSThreshold <= 1, "model.nms_threshold", "must be in (0, 1], got %v", m.NMSThreshold)
+	v.check(m.ScoreThreshold >= 0 && m.ScoreThreshold < 1, "model.score_threshold", "must be in [0, 1) (0 = the model's manifest value), got %v", m.ScoreThreshold)
+	v.check(m.NMSThreshold >= 0 && m.NMSThreshold <= 1, "model.nms_threshold", "must be in [0, 1] (0 = the model's manifest value), got %v", m.NMSThreshold)
 	v.check(m.Threads >= 1, "model.threads", "must be >= 1, got %d", m.Threads)
 	v.check(m.Sessions >= 1 && m.Sessions <= 64, "model.sessions", "must be in [1, 64], got %d", m.Sessions)
 	v.check(m.MaxBatch >= 0 && m.MaxBatch <= 64, "model.max_batch", "must be in [0, 64] (0 = model default), got %d", m.MaxBatch)
