@@ -46,8 +46,12 @@ type RunOptions struct {
 	// configuration default (model.score_threshold), which is the model's
 	// manifest value unless a configuration sets one.
 	ScoreThreshold float64
-	Tracker        *tracker.Config // nil = the configuration default, as `run` uses
-	Log            *slog.Logger
+	Tracker        *tracker.Config // nil = the configuration's tracker section
+	// Config is the deployment configuration whose model and tracker
+	// sections are evaluated; nil = config.Default(). The fields above
+	// override it when set. Cameras, Kafka and the rest are not used.
+	Config *config.Config
+	Log    *slog.Logger
 }
 
 // Run is one evaluation of a model on a sequence.
@@ -89,6 +93,10 @@ func Evaluate(ctx context.Context, seq *Sequence, opts RunOptions) (*Run, error)
 		log = slog.Default()
 	}
 	cfg := config.Default()
+	if opts.Config != nil {
+		c := *opts.Config
+		cfg = &c
+	}
 	if opts.Model != "" {
 		cfg.Model.Name = opts.Model
 	}

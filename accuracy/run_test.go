@@ -520,3 +520,33 @@ func TestWriteTrackEvalSample(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateTakesTheDeploymentConfig checks that a configuration's tracker
+// and model sections are what gets evaluated: min_hits 1 confirms tracks on
+// their first frame, so the same detections give more track rows and earlier
+// first appearances than the default's three hits; the model's score
+// threshold comes along too.
+func TestEvaluateTakesTheDeploymentConfig(t *testing.T) {
+	seq, def := fixtureRun(t)
+	cfg := config.Default()
+	cfg.Tracker.MinHits = 1
+	cfg.Model.ScoreThreshold = 0.4
+	run, err := Evaluate(context.Background(), seq, RunOptions{Config: cfg, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.ScoreThreshold != 0.4 {
+		t.Errorf("score threshold %v, want the configuration's 0.4", run.ScoreThreshold)
+	}
+	first := func(rows []Row) int {
+		f := 1 << 30
+		for _, r := range rows {
+			f = min(f, r.Frame)
+		}
+		return f
+	}
+	t.Logf("default: %d rows from frame %d; min_hits 1: %d rows from frame %d", len(def.Results), first(def.Results), len(run.Results), first(run.Results))
+	if first(run.Results) != 1 || first(def.Results) < 3 {
+		t.Errorf("first track frame: min_hits 1 gives %d (want 1), default gives %d (want >= 3)", first(run.Results), first(def.Results))
+	}
+}

@@ -32,7 +32,8 @@ numbers with TrackEval.
 `)
 		fs.PrintDefaults()
 	}
-	model := fs.String("model", "", "model manifest name (default: the configuration default, yolox_nano_416_coco)")
+	cfgPath := fs.String("config", "", "evaluate this configuration's model and tracker sections (thresholds, min_hits, lost_buffer...)")
+	model := fs.String("model", "", "model manifest name (default: the configuration's, else yolox_nano_416_coco)")
 	threads := fs.Int("threads", 0, "ONNX Runtime threads (default: the configuration default, 2)")
 	provider := fs.String("provider", "", "execution provider: auto, cpu, cuda or tensorrt (default auto)")
 	out := fs.String("out", filepath.Join("out", "eval"), "directory for the TrackEval layout")
@@ -75,6 +76,13 @@ numbers with TrackEval.
 		return errors.Join(errs...)
 	}
 	opts := accuracy.RunOptions{Model: *model, Threads: *threads, Provider: *provider, Log: log}
+	if *cfgPath != "" {
+		c, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		opts.Config = c
+	}
 	var reports []runJSON
 	name := *trackerName
 	for _, s := range seqs {
