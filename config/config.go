@@ -11,6 +11,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 )
 
@@ -361,8 +362,8 @@ func Default() *Config {
 	return &Config{
 		Store: Store{Timezone: "UTC"},
 		Model: Model{
-			Name:           "yolox_nano_416_coco",
-			Dir:            ".deps/models",
+			Name: "yolox_nano_416_coco",
+			Dir:  ".deps/models",
 			// 0: the model's own thresholds, from its manifest, so that
 			// switching model is one line and keeps each model's
 			// calibration (DEIMv2 scores lower than YOLOX and needs no NMS).
@@ -458,7 +459,7 @@ func Parse(data []byte, filename string) (*Config, error) {
 	c := Default()
 	c.file = filename
 	d := newDecoder(filename)
-	if err := d.document(data, c); err != nil {
+	if err := d.document(data, reflect.ValueOf(c).Elem()); err != nil {
 		return nil, err
 	}
 	c.keyLines = d.lines

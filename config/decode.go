@@ -47,9 +47,10 @@ func (d *decoder) failedNear(path string) bool {
 	return false
 }
 
-// document decodes data into c. It returns an error only when the YAML
-// cannot be parsed at all; other problems are collected in d.errs.
-func (d *decoder) document(data []byte, c *Config) error {
+// document decodes data into v, a struct (the Config, or a DecodeFile
+// target). It returns an error only when the YAML cannot be parsed at all;
+// other problems are collected in d.errs.
+func (d *decoder) document(data []byte, v reflect.Value) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -70,7 +71,7 @@ func (d *decoder) document(data []byte, c *Config) error {
 		root = doc.Content[0]
 	}
 	d.lines[""] = root.Line
-	d.value(root, reflect.ValueOf(c).Elem(), "")
+	d.value(root, v, "")
 	return nil
 }
 

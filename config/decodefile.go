@@ -1,14 +1,9 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"reflect"
-
-	"gopkg.in/yaml.v3"
 )
 
 // File is a YAML file other than the main configuration (an evaluation
@@ -35,40 +30,13 @@ func DecodeFile(path string, v any) (*File, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	d := newDecoder(path)
-	if err := d.decodeAny(data, rv.Elem()); err != nil {
+	if err := d.document(data, rv.Elem()); err != nil {
 		return nil, err
 	}
 	if len(d.errs) > 0 {
 		return nil, joinSorted(d.errs)
 	}
 	return &File{Name: path, lines: d.lines}, nil
-}
-
-// decodeAny is document for any struct; a file with no document at all
-// leaves v at its defaults.
-func (d *decoder) decodeAny(data []byte, v reflect.Value) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		return d.syntaxError(data, err)
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		d.errorf(extra.Line, "", "only one YAML document is allowed")
-	case !errors.Is(err, io.EOF):
-		return d.syntaxError(data, err)
-	}
-	root := &doc
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		root = doc.Content[0]
-	}
-	d.lines[""] = root.Line
-	d.value(root, v, "")
-	return nil
 }
 
 // Has reports whether the key at path (e.g. lines[0].band) was written.
