@@ -8,6 +8,7 @@ import (
 
 	"github.com/storesight/storesight/detectors"
 	"github.com/storesight/storesight/geom"
+	"github.com/storesight/storesight/internal/crowd"
 )
 
 // person is a 40×100 standing-person box centred on (cx, cy).
@@ -484,7 +485,7 @@ func TestCrowdKeepsOneIDPerPerson(t *testing.T) {
 	// 50 people bouncing around the view (paths cross, 3% misses, jitter):
 	// every person must end up with exactly one ID over 1500 frames.
 	tr := New(DefaultConfig())
-	for _, dets := range crowd(50, 1500, 9) {
+	for _, dets := range crowd.Walk(50, 1500, 9) {
 		step(t, tr, dets)
 	}
 	if got := tr.nextID - 1; got != 50 {
