@@ -60,8 +60,10 @@ test: build lint
 # bench.json and the latency-against-accuracy plots. Under 10 min on 2 cores.
 bench: build
 	@mkdir -p benchmarks/results
-	{ $(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./detectors/ ./tracker/ ./counting/ ./events/ ./pos/ && \
-	  $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./benchmarks/ ; } 2>&1 | grep -v -e 'level=INFO' -e ' INFO ' | tee benchmarks/results/latest.txt
+	@# bash for pipefail: a failing benchmark must fail the target, not
+	@# vanish into tee.
+	bash -o pipefail -c '{ $(GO) test -run "^$$" -bench . -benchtime 20x -timeout 30m ./detectors/ ./tracker/ ./counting/ ./events/ ./pos/ && \
+	  $(GO) test -run "^$$" -bench . -benchtime 1x -timeout 30m ./benchmarks/ ; } 2>&1 | { grep -v -e level=INFO -e " INFO " || true; } | tee benchmarks/results/latest.txt'
 	./$(BIN) bench -out benchmarks/results
 
 # N live RTSP cameras (ffmpeg -> local relay -> storesight): writes

@@ -164,7 +164,8 @@ func Evaluate(ctx context.Context, seq *Sequence, opts RunOptions) (*Run, error)
 }
 
 // openDetector opens the model as app.openDetectors does for `analyze`
-// (same classes, thresholds, threads, batch), except that it reports boxes
+// (same classes, thresholds, threads, provider; one frame per run, so
+// model.max_batch does not apply), except that it reports boxes
 // down to APScoreFloor, recorded for the detection metrics and cut at the
 // production threshold before the pipeline sees them. The model file must
 // be installed already: an evaluation should not download.
@@ -205,13 +206,18 @@ func openDetector(cfg *config.Config, opts RunOptions) (*recordingDetector, mode
 	if err := detectors.InitRuntime(""); err != nil {
 		return nil, m, err
 	}
+	provider := opts.Provider
+	if provider == "" {
+		provider = cfg.Model.Provider
+	}
 	d, err := detectors.NewONNX(m, path, detectors.Options{
 		Threads:        cfg.Model.Threads,
 		ScoreThreshold: min(threshold, APScoreFloor),
 		NMSThreshold:   float32(cfg.Model.NMSThreshold),
 		Classes:        classes,
 		MaxBatch:       cfg.Model.MaxBatch,
-		Provider:       opts.Provider,
+		Provider:       provider,
+		DeviceID:       cfg.Model.DeviceID,
 		Log:            opts.Log,
 	})
 	if err != nil {

@@ -550,3 +550,18 @@ func TestEvaluateTakesTheDeploymentConfig(t *testing.T) {
 		t.Errorf("first track frame: min_hits 1 gives %d (want 1), default gives %d (want >= 3)", first(run.Results), first(def.Results))
 	}
 }
+
+// A deployment that pins the GPU must be evaluated on the GPU or not at all:
+// the configuration's provider reaches the detector.
+func TestEvaluateUsesTheConfigProvider(t *testing.T) {
+	if _, err := os.Stat("/dev/nvidia0"); err == nil {
+		t.Skip("a GPU is present: cuda would be available")
+	}
+	seq, _ := fixtureRun(t)
+	cfg := config.Default()
+	cfg.Model.Provider = "cuda"
+	_, err := Evaluate(context.Background(), seq, RunOptions{Config: cfg, Log: quiet})
+	if err == nil || !strings.Contains(err.Error(), "cuda") {
+		t.Fatalf("got %v, want the cuda provider error", err)
+	}
+}

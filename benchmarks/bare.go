@@ -41,12 +41,14 @@ func OpenBare(m models.Manifest, path string, threads int, provider string) (b *
 	if len(ins) == 0 || len(ins[0].Dimensions) != 4 {
 		return nil, fmt.Errorf("bare session %s: %s: first input is not an image [N,3,H,W]", m.Name, path)
 	}
-	b = &Bare{ImageShape: append([]int64(nil), ins[0].Dimensions...)}
+	bb := &Bare{ImageShape: append([]int64(nil), ins[0].Dimensions...)}
+	// The error paths return nil; the cleanup must not read b.
 	defer func() {
 		if err != nil {
-			b.Close()
+			bb.Close()
 		}
 	}()
+	b = bb
 	var inNames, outNames []string
 	for i, in := range ins {
 		v, err := filledInput(m, in, i == 0)

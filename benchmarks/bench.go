@@ -34,7 +34,7 @@ type Config struct {
 	Warmup   int      // untimed runs of each first; 0 = 5
 	Frames   int      // distinct video frames Detect cycles through; 0 = 20
 	Video    string   // latency frames; "" = VtestPath
-	ModelDir string   // "" = models.DefaultDir()
+	ModelDir string   // "" = .deps/models when it exists, else models.DefaultDir()
 	Provider string   // execution provider (detectors.Options.Provider); "" = auto
 	// Sequence is the labelled sample accuracy and end-to-end speed are
 	// measured on. "" or a directory that does not exist skips them and
@@ -48,6 +48,9 @@ type Config struct {
 	// Log receives the detectors' and pipeline's own logs; nil discards.
 	Log *slog.Logger
 }
+
+// installedModels is config.Default().Model.Dir, relative to the repository.
+const installedModels = ".deps/models"
 
 func (c Config) withDefaults() Config {
 	if len(c.Models) == 0 {
@@ -67,7 +70,12 @@ func (c Config) withDefaults() Config {
 		c.Video = VtestPath
 	}
 	if c.ModelDir == "" {
+		// Where `storesight models install` (and make) put the files, else
+		// the install source.
 		c.ModelDir = models.DefaultDir()
+		if _, err := os.Stat(installedModels); err == nil {
+			c.ModelDir = installedModels
+		}
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -129,6 +137,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer closeFrames(frames)
+	// A short video gives fewer than asked for; report what was used.
+	r.Settings.Frames = len(frames)
 
 	if r.Tracker, err = measureTracker(ctx, cfg.TrackerPeople, cfg.TrackerUpdates); err != nil {
 		return nil, err

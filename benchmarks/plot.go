@@ -127,6 +127,13 @@ func (s Scatter) Render() (gocv.Mat, error) {
 	if len(s.Points) == 0 {
 		return gocv.Mat{}, errors.New("no points to plot")
 	}
+	for _, p := range s.Points {
+		// A non-finite value would make the axis step NaN and its tick
+		// loop endless.
+		if math.IsNaN(p.X) || math.IsNaN(p.Y) || math.IsInf(p.X, 0) || math.IsInf(p.Y, 0) {
+			return gocv.Mat{}, fmt.Errorf("point %q is not finite (%v, %v)", p.Label, p.X, p.Y)
+		}
+	}
 	w, h := s.Width, s.Height
 	if w == 0 || h == 0 {
 		w, h = 960, 640

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -117,5 +118,14 @@ func TestNiceAxisSteps(t *testing.T) {
 	}
 	if got := (axis{lo: 0, hi: 1, step: 0.25}).format(0.5); got != "0.50" {
 		t.Errorf("format(0.5) at step 0.25 = %q, want 0.50", got)
+	}
+}
+
+func TestScatterRejectsNonFinitePoints(t *testing.T) {
+	for _, p := range []Point{{X: math.NaN(), Y: 1, Label: "a"}, {X: 1, Y: math.Inf(1), Label: "b"}} {
+		s := Scatter{Title: "t", Points: []Point{{X: 1, Y: 1, Label: "ok"}, p}}
+		if _, err := s.Render(); err == nil || !strings.Contains(err.Error(), p.Label) {
+			t.Errorf("point %+v: got %v, want an error naming it", p, err)
+		}
 	}
 }

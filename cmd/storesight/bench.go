@@ -14,7 +14,6 @@ import (
 
 	"github.com/storesight/storesight/benchmarks"
 	"github.com/storesight/storesight/config"
-	"github.com/storesight/storesight/models"
 )
 
 func cmdBench(args []string, stdout, stderr io.Writer) error {
@@ -30,7 +29,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	frames := fs.Int("frames", 20, "distinct vtest.avi frames Detect cycles through")
 	seq := fs.String("seq", "testdata/mot/vtest-s01", "labelled sequence for accuracy and end-to-end fps (\"\" skips them)")
 	out := fs.String("out", "benchmarks/results", "directory for bench.md, bench.json and the plots")
-	modelDir := fs.String("model-dir", models.DefaultDir(), "directory of the model files")
+	modelDir := fs.String("model-dir", "", "directory of the model files (default .deps/models when it exists, else $STORESIGHT_MODEL_DIR or ../shared/models)")
 	provider := fs.String("provider", "auto", "execution provider: auto, cpu, cuda or tensorrt")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2}
