@@ -187,13 +187,9 @@ func openDetector(cfg *config.Config, opts RunOptions) (*recordingDetector, mode
 	if m.ClassIndex("person") < 0 {
 		return nil, m, fmt.Errorf("model %s has no person class", m.Name)
 	}
-	classes := make([]int, 0, len(cfg.Model.Classes))
-	for _, name := range cfg.Model.Classes {
-		i := m.ClassIndex(name)
-		if i < 0 {
-			return nil, m, fmt.Errorf("model %s has no class %q", m.Name, name)
-		}
-		classes = append(classes, i)
+	classes, err := m.ClassIndices(cfg.Model.Classes)
+	if err != nil {
+		return nil, m, err
 	}
 	// What detectors.Options.ScoreThreshold would resolve to.
 	threshold := float32(cfg.Model.ScoreThreshold)

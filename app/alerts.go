@@ -73,13 +73,11 @@ func (a *App) openAlerts(m models.Manifest, pub alerts.Publisher) (*alerting, er
 			Frames: r.Frames, Window: r.Window, Near: r.Near, Clear: r.Clear.D(),
 		}
 		if ar.Kind == alerts.KindWeapon {
-			for _, name := range r.Classes {
-				c := m.ClassIndex(name)
-				if c < 0 {
-					return nil, fmt.Errorf("alerts.rules[%d].classes: model %s has no class %q", i, m.Name, name)
-				}
-				ar.Classes = append(ar.Classes, c)
+			cs, err := m.ClassIndices(r.Classes)
+			if err != nil {
+				return nil, fmt.Errorf("alerts.rules[%d].classes: %w", i, err)
 			}
+			ar.Classes = cs
 		}
 		if ar.Kind == alerts.KindAfterHours {
 			ar.Schedule = hours

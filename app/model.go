@@ -40,13 +40,9 @@ func openDetectors(ctx context.Context, cfg *config.Config, modelSource string, 
 		// Verify's error names the model already.
 		return nil, m, fmt.Errorf("%w (run `storesight models install` to reinstall it)", err)
 	}
-	classes := make([]int, 0, len(cfg.Model.Classes))
-	for _, name := range cfg.Model.Classes {
-		i := m.ClassIndex(name)
-		if i < 0 {
-			return nil, m, fmt.Errorf("model.classes: model %s has no class %q", m.Name, name)
-		}
-		classes = append(classes, i)
+	classes, err := m.ClassIndices(cfg.Model.Classes)
+	if err != nil {
+		return nil, m, fmt.Errorf("model.classes: %w", err)
 	}
 	if err := detectors.InitRuntime(""); err != nil {
 		return nil, m, err

@@ -225,12 +225,7 @@ func productionOptions(m models.Manifest, threads int, provider string, log *slo
 		Threads: threads, Provider: provider, Log: log,
 		ScoreThreshold: float32(def.ScoreThreshold), NMSThreshold: float32(def.NMSThreshold),
 	}
-	for _, name := range def.Classes {
-		i := m.ClassIndex(name)
-		if i < 0 {
-			return opts, fmt.Errorf("model %s has no class %q", m.Name, name)
-		}
-		opts.Classes = append(opts.Classes, i)
-	}
-	return opts, nil
+	cs, err := m.ClassIndices(def.Classes)
+	opts.Classes = cs
+	return opts, err
 }

@@ -78,6 +78,21 @@ func (m Manifest) ClassIndex(name string) int {
 	return slices.Index(m.Classes, name)
 }
 
+// ClassIndices maps class names to their indices, in the order given. The
+// error names the model and the first name it does not have; callers add
+// the configuration key it came from.
+func (m Manifest) ClassIndices(names []string) ([]int, error) {
+	out := make([]int, 0, len(names))
+	for _, name := range names {
+		i := m.ClassIndex(name)
+		if i < 0 {
+			return nil, fmt.Errorf("model %s has no class %q", m.Name, name)
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
 // Validate checks that the manifest is internally consistent.
 func (m Manifest) Validate() error {
 	var errs []string

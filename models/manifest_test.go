@@ -103,3 +103,17 @@ func TestDefaultDirEnv(t *testing.T) {
 		t.Errorf("default dir %s does not hold the shared models: %v", DefaultDir(), err)
 	}
 }
+
+func TestClassIndices(t *testing.T) {
+	m, err := Lookup("yolox_nano_416_coco")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.ClassIndices([]string{"knife", "person", "scissors"})
+	if err != nil || len(got) != 3 || got[0] != 43 || got[1] != 0 || got[2] != 76 {
+		t.Errorf("got %v, %v; want [43 0 76]", got, err)
+	}
+	if _, err := m.ClassIndices([]string{"person", "gun"}); err == nil || err.Error() != `model yolox_nano_416_coco has no class "gun"` {
+		t.Errorf("unknown class: got %v", err)
+	}
+}
